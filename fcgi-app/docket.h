@@ -1,0 +1,336 @@
+/*
+ * docket.h -- the one internal header of docket.
+ *
+ * It declares the pure modules shared by docketd, docketctl and the unit
+ * tests (buffers and JSON writing, parsers, config, signing, tokens, the
+ * file store, logging) and, behind DOCKET_DAEMON, the request envelope,
+ * router, response writer and database layer that only docketd uses.
+ *
+ * Conventions used everywhere:
+ *  - Functions return 0 (or an enum's *_OK) on success and a negative value
+ *    or another enum member on failure; out-parameters are set on success
+ *    only.  Cleanup goes through one "fail:"/"out:" label.
+ *  - Buffers are bounded: every struct buf has a maximum, and an append past
+ *    it marks the buffer failed (sticky), so writers check once at the end.
+ *  - Ownership: a pointer is borrowed unless the comment says "owned".
+ */
+#ifndef DOCKET_H
+#define DOCKET_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define DOCKET_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* ---- buf.c: bounded byte buffer, JSON writer, encoders ---------------- */
+
+struct buf {
+	char	*data;		/* owned; always NUL-terminated when len > 0 */
+	size_t	 len;
+	size_t	 cap;
+	size_t	 max;		/* hard ceiling on len */
+	int	 failed;	/* sticky: an append failed (ENOMEM or max) */
+};
+
+void	 buf_init(struct buf *, size_t max);
+void	 buf_free(struct buf *);
+void	 buf_reset(struct buf *);
+int	 buf_append(struct buf *, const void *, size_t);
+int	 buf_puts(struct buf *, const char *);
+int	 buf_putc(struct buf *, char);
+int	 buf_printf(struct buf *, const char *, ...) DOCKET_PRINTF(2, 3);
+const char *buf_cstr(const struct buf *);
+
+#define JW_MAXDEPTH 16
+
+/*
+ * A streaming JSON writer over a struct buf.  It tracks commas itself, so
+ * callers only say what comes next.  Errors (too deep, buffer failed) are
+ * sticky in the buffer.
+ */
+struct jw {
+	struct buf	*b;				/* borrowed */
+	int		 depth;
+	unsigned char	 need_comma[JW_MAXDEPTH];
+	int		 after_key;
+};
+
+void	 jw_init(struct jw *, struct buf *);
+void	 jw_obj_open(struct jw *);
+void	 jw_obj_close(struct jw *);
+void	 jw_arr_open(struct jw *);
+void	 jw_arr_close(struct jw *);
+void	 jw_key(struct jw *, const char *);
+void	 jw_str(struct jw *, const char *);	/* NULL writes null */
+void	 jw_strn(struct jw *, const char *, size_t);
+void	 jw_int(struct jw *, int64_t);
+void	 jw_null(struct jw *);
+void	 jw_bool(struct jw *, int);
+void	 jw_raw(struct jw *, const char *);	/* trusted JSON text */
+void	 jw_kstr(struct jw *, const char *, const char *);
+void	 jw_kint(struct jw *, const char *, int64_t);
+
+void	 hex_encode(const unsigned char *, size_t, char *out);	/* 2n+1 */
+int	 hex_decode(const char *, unsigned char *out, size_t outcap,
+	    size_t *outlen);
+void	 b64url_encode(const unsigned char *, size_t, char *out); /* no pad */
+#define B64URL_LEN(n) (((n) * 4 + 2) / 3)
+
+/* ---- parse.c: pure parsers and validators for network input ----------- */
+
+enum parse_rc {
+	PARSE_OK = 0,
+	PARSE_MISSING,
+	PARSE_EMPTY,
+	PARSE_NOT_NUMBER,
+	PARSE_NOT_POSITIVE,
+	PARSE_RANGE,
+	PARSE_DUPLICATE
+};
+
+enum parse_rc parse_int64(const char *, int64_t min, int64_t max, int64_t *);
+
+#define QUERY_MAX_LEN		4096
+#define QUERY_MAX_PARAMS	64
+
+struct qparam {
+	const char	*key;	/* into query.store */
+	const char	*val;	/* into query.store */
+};
+
+struct query {
+	size_t		 n;
+	struct qparam	 p[QUERY_MAX_PARAMS];
+	char		 store[QUERY_MAX_LEN + 2];
+};
+
+enum query_rc {
+	QUERY_OK = 0,
+	QUERY_TOO_LONG,
+	QUERY_TOO_MANY,
+	QUERY_BAD_ENCODING
+};
+
+enum query_rc query_parse(struct query *, const char *);
+const char *query_get(const struct query *, const char *key, size_t *count);
+const char *query_unknown(const struct query *, const char *const *allowed);
+int	 url_decode(const char *, size_t, char *out, size_t outcap,
+	    size_t *outlen);
+
+#define TOKEN_MAX_LEN 128
+int	 token_from_headers(const char *authorization, const char *x_api_token,
+	    char *out, size_t outcap);
+
+#define UUID_STR_LEN 36
+int	 uuid_valid(const char *, size_t);
+int	 object_name_valid(const char *, size_t);
+
+enum object_kind { OBJECT_ORIGINAL = 0, OBJECT_FULL, OBJECT_MIN };
+
+struct object_ref {
+	char		 job_uuid[UUID_STR_LEN + 1];
+	char		 name[64];
+	enum object_kind kind;
+};
+int	 object_path_parse(const char *path, struct object_ref *);
+const char *object_kind_name(enum object_kind);
+
+/* ---- config.c ---------------------------------------------------------- */
+
+struct config {
+	char	 listen[256];
+	long	 workers;
+	long	 threads;
+	char	 db[1024];
+	long	 db_pool;
+	char	 store_dir[512];
+	char	 sql_dir[512];
+	char	 base_url[256];
+	char	 signing_keys[1024];
+	char	 signing_key_id[32];
+	long	 url_expires_default;
+	long	 url_expires_max;
+	long	 jobs_list_max;
+	long	 shutdown_grace;
+};
+
+int	 config_load(struct config *, const char *path, char *err, size_t);
+const char *config_default_path(void);
+
+/* ---- sign.c: presigned object URLs ------------------------------------- */
+
+#define SIGN_MAX_KEYS	8
+#define SIGN_KID_MAX	16
+#define SIGN_SIG_LEN	B64URL_LEN(32)
+
+struct sign_key {
+	char		 id[SIGN_KID_MAX + 1];
+	unsigned char	 key[64];
+	size_t		 keylen;
+};
+
+struct signer {
+	struct sign_key	 keys[SIGN_MAX_KEYS];
+	size_t		 nkeys;
+	size_t		 current;
+};
+
+enum sign_rc {
+	SIGN_OK = 0,
+	SIGN_INVALID,
+	SIGN_EXPIRED
+};
+
+int	 signer_init(struct signer *, const char *keys, const char *current,
+	    char *err, size_t errlen);
+int	 sign_compute(const struct sign_key *, const char *method,
+	    const char *path, int64_t expires, char out[SIGN_SIG_LEN + 1]);
+int	 sign_url(const struct signer *, const char *base, const char *path,
+	    int64_t expires, struct buf *out);
+enum sign_rc sign_verify(const struct signer *, const char *method,
+	    const char *path, const char *expires, const char *kid,
+	    const char *sig, time_t now);
+
+/* ---- token.c: API tokens ------------------------------------------------ */
+
+#define TOKEN_PREFIX	"dkt_"
+#define TOKEN_LEN	(4 + B64URL_LEN(32))
+
+int	 token_generate(char out[TOKEN_LEN + 1]);
+void	 token_hash_bytea(const char *token, char out[2 + 64 + 1]);
+int	 uuid_generate_v4(char out[37]);
+
+/* ---- store.c: the file store -------------------------------------------- */
+
+int	 store_path(char *out, size_t, const char *root, const char *job_uuid,
+	    const char *name);
+int	 store_remove_tree(const char *path);
+int	 store_trash(const char *root, const char *job_uuid, char *out,
+	    size_t outlen);
+int	 store_untrash(const char *root, const char *job_uuid,
+	    const char *trash);
+int	 store_copy_in(const char *src, const char *dst, uid_t, gid_t,
+	    int64_t *size);
+const char *store_content_type(const char *name);
+void	 store_safe_filename(const char *in, char *out, size_t outlen);
+
+/* ---- log.c --------------------------------------------------------------- */
+
+enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+void	 log_msg(enum log_level, const char *, ...) DOCKET_PRINTF(2, 3);
+
+/* ---- docketd only: request envelope, routing, responses, database ----- */
+
+#include <fcgiapp.h>
+#include <libpq-fe.h>
+
+#define RESP_MAX	(8u << 20)	/* largest response body docketd builds */
+
+enum role { ROLE_NONE = 0, ROLE_USER, ROLE_ADMIN, ROLE_WORKER };
+
+struct db_pool;
+struct db_conn;
+
+/* Per worker process; read-only once the threads start. */
+struct app {
+	const struct config	*cfg;		/* borrowed */
+	struct signer		 signer;
+	struct db_pool		*pool;		/* owned */
+};
+
+/*
+ * One request.  Lives on a worker thread's stack for one FCGX_Accept_r ..
+ * FCGX_Finish_r cycle; every pointer into FCGX params dies with it.
+ */
+struct req {
+	FCGX_Request	*fcgi;		/* borrowed */
+	struct app	*app;		/* borrowed */
+	const char	*method;	/* FCGX param */
+	const char	*path;		/* FCGX param (nginx's decoded $uri) */
+	struct query	 query;
+	int64_t		 user_id;	/* from nginx auth_request, 0 if none */
+	enum role	 role;
+	struct buf	*out;		/* thread's response buffer, reset here */
+	struct db_conn	*db;		/* checked out on first query */
+	int		 in_tx;
+	int		 responded;
+};
+
+typedef void (*handler_fn)(struct req *);
+
+/* request.c */
+void	 request_handle(struct app *, FCGX_Request *, struct buf *out);
+const char *req_param(const struct req *, const char *);
+int	 req_base_url(const struct req *, struct buf *);
+int	 req_is_admin(const struct req *);
+
+/* router.c */
+enum route_rc { ROUTE_FOUND = 0, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
+
+struct route {
+	const char	*method;
+	const char	*path;
+	int		 prefix;	/* path is a prefix ("/objects/") */
+	int		 need_user;	/* requires DOCKET_USER from nginx */
+	handler_fn	 fn;
+};
+
+enum route_rc route_match(const char *method, const char *path,
+	    const struct route **, char *allow, size_t allowlen);
+
+/* response.c: the one place that writes to the FastCGI stream. */
+void	 resp_send(struct req *, int status, const char *headers,
+	    const char *ctype, const char *body, size_t len);
+void	 resp_json(struct req *, int status, const char *headers);
+void	 resp_error(struct req *, int status, const char *message,
+	    const char *param);
+const char *http_reason(int status);
+
+/* db.c: the statement catalogue, the per-process pool, SQLSTATE mapping. */
+enum stmt {
+	STMT_PING = 0,
+	STMT_AUTH,
+	STMT_JOB_GET,
+	STMT_JOB_LIST_USER,
+	STMT_JOB_LIST_ALL,
+	STMT_JOB_FIND,
+	STMT_JOB_DELETE,
+	STMT_OBJECT_FIND,
+	STMT_OBJECT_FETCH,
+	STMT_RESULT_FETCH,
+	STMT__MAX
+};
+
+enum db_rc {
+	DB_OK = 0,
+	DB_UNAVAILABLE,		/* no connection, or it broke: 503 */
+	DB_BAD_INPUT,		/* 22xxx, 23502, 23514: 400 */
+	DB_CONFLICT,		/* 23505: 409 */
+	DB_BUSY,		/* 40001, 40P01, 57014: 503 */
+	DB_ERROR		/* anything else: 500 */
+};
+
+struct db_pool *db_pool_new(const char *conninfo, long size);
+void	 db_pool_free(struct db_pool *);
+enum db_rc db_exec(struct req *, enum stmt, int nparams,
+	    const char *const *params, PGresult **);
+enum db_rc db_begin(struct req *);
+enum db_rc db_commit(struct req *);
+void	 db_rollback(struct req *);
+void	 db_release(struct req *);
+int	 db_http_status(enum db_rc);
+void	 resp_db_error(struct req *, enum db_rc);
+
+/* Handlers: one file per surface. */
+void	 h_healthz(struct req *);
+void	 h_auth(struct req *);
+void	 h_object_get(struct req *);
+void	 h_jobs_get(struct req *);
+void	 h_jobs_list(struct req *);
+void	 h_jobs_object_url(struct req *);
+void	 h_jobs_delete(struct req *);
+
+#endif /* DOCKET_H */

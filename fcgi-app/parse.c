@@ -1,0 +1,348 @@
+/*
+ * parse.c -- pure parsers and validators for bytes that come off the network.
+ *
+ * Nothing here touches a request, the database or the heap: each function
+ * takes a string, checks it against explicit limits, and either fills a typed
+ * out-parameter or says precisely what was wrong, so that the surfaces can
+ * name the offending parameter in their error bodies.  The unit tests in
+ * tests/unit/check_parse.c exercise every branch.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "docket.h"
+
+/*
+ * Parse a decimal integer in [min, max].  Only an optional '-' and ASCII
+ * digits are accepted: no spaces, no '+', no exponent, no hex; strtoll's
+ * leniency is exactly what an API must not have.
+ * Returns PARSE_MISSING for NULL, PARSE_EMPTY for "", PARSE_NOT_NUMBER for
+ * anything not digits, PARSE_NOT_POSITIVE for a number below min when
+ * min is 1, PARSE_RANGE for any other number outside [min, max].
+ */
+enum parse_rc
+parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	const char	*p;
+	int		 neg = 0;
+	uint64_t	 acc = 0, limit;
+
+	if (s == NULL)
+		return PARSE_MISSING;
+	if (*s == '\0')
+		return PARSE_EMPTY;
+	p = s;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p == '\0')
+		return PARSE_NOT_NUMBER;
+	for (; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return PARSE_NOT_NUMBER;
+
+	/* Accumulate with an explicit ceiling: 2^63 for negatives. */
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (p = s + neg; *p != '\0'; p++) {
+		if (acc > (limit - (uint64_t)(*p - '0')) / 10)
+			return PARSE_RANGE;
+		acc = acc * 10 + (uint64_t)(*p - '0');
+	}
+	if (neg) {
+		if (acc == 0) {
+			if (0 < min)
+				return min == 1 ? PARSE_NOT_POSITIVE : PARSE_RANGE;
+			*out = 0;
+			return PARSE_OK;
+		}
+		/* -acc without overflow, also for acc == 2^63. */
+		if (min >= 0)
+			return min == 1 ? PARSE_NOT_POSITIVE : PARSE_RANGE;
+		if (acc - 1 > (uint64_t)(-(min + 1)))
+			return PARSE_RANGE;
+		*out = -(int64_t)(acc - 1) - 1;
+		return PARSE_OK;
+	}
+	if ((int64_t)acc < min)
+		return min == 1 ? PARSE_NOT_POSITIVE : PARSE_RANGE;
+	if ((int64_t)acc > max)
+		return PARSE_RANGE;
+	*out = (int64_t)acc;
+	return PARSE_OK;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode in[0..n) into out (NUL-terminated), '+' meaning space as in
+ * application/x-www-form-urlencoded.  Rejects truncated or non-hex escapes
+ * and an encoded NUL, which no docket parameter may contain.
+ */
+int
+url_decode(const char *in, size_t n, char *out, size_t outcap,
+    size_t *outlen)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+	char	 c;
+
+	for (i = 0; i < n; i++) {
+		c = in[i];
+		if (c == '%') {
+			if (n - i < 3)
+				return -1;
+			hi = hexval(in[i + 1]);
+			lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (char)(hi << 4 | lo);
+			if (c == '\0')
+				return -1;
+			i += 2;
+		} else if (c == '+')
+			c = ' ';
+		else if (c == '\0')
+			return -1;
+		if (o + 1 >= outcap)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return 0;
+}
+
+/*
+ * Split a query string into decoded key/value pairs stored inside q itself.
+ * Empty segments ("a=1&&b=2") are skipped; a key without '=' has value "".
+ */
+enum query_rc
+query_parse(struct query *q, const char *qs)
+{
+	const char	*seg, *end, *eq;
+	size_t		 used = 0, klen, vlen, room;
+
+	q->n = 0;
+	if (qs == NULL || *qs == '\0')
+		return QUERY_OK;
+	if (strlen(qs) > QUERY_MAX_LEN)
+		return QUERY_TOO_LONG;
+
+	for (seg = qs; *seg != '\0'; seg = *end ? end + 1 : end) {
+		end = strchr(seg, '&');
+		if (end == NULL)
+			end = seg + strlen(seg);
+		if (end == seg)
+			continue;
+		if (q->n == QUERY_MAX_PARAMS)
+			return QUERY_TOO_MANY;
+		eq = memchr(seg, '=', (size_t)(end - seg));
+		klen = (size_t)((eq ? eq : end) - seg);
+		room = sizeof(q->store) - used;
+		if (url_decode(seg, klen, q->store + used, room, &klen) != 0)
+			return QUERY_BAD_ENCODING;
+		q->p[q->n].key = q->store + used;
+		used += klen + 1;
+		room = sizeof(q->store) - used;
+		if (eq != NULL) {
+			if (url_decode(eq + 1, (size_t)(end - eq - 1),
+			    q->store + used, room, &vlen) != 0)
+				return QUERY_BAD_ENCODING;
+		} else {
+			if (room < 1)
+				return QUERY_TOO_LONG;
+			q->store[used] = '\0';
+			vlen = 0;
+		}
+		q->p[q->n].val = q->store + used;
+		used += vlen + 1;
+		q->n++;
+	}
+	return QUERY_OK;
+}
+
+/* First value of key, or NULL; *count (if given) is how often it appears. */
+const char *
+query_get(const struct query *q, const char *key, size_t *count)
+{
+	const char	*first = NULL;
+	size_t		 i, c = 0;
+
+	for (i = 0; i < q->n; i++) {
+		if (strcmp(q->p[i].key, key) != 0)
+			continue;
+		if (c++ == 0)
+			first = q->p[i].val;
+	}
+	if (count != NULL)
+		*count = c;
+	return first;
+}
+
+/* The first key not in the NULL-terminated allowed list, or NULL. */
+const char *
+query_unknown(const struct query *q, const char *const *allowed)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < q->n; i++) {
+		for (j = 0; allowed[j] != NULL; j++)
+			if (strcmp(q->p[i].key, allowed[j]) == 0)
+				break;
+		if (allowed[j] == NULL)
+			return q->p[i].key;
+	}
+	return NULL;
+}
+
+static int
+token_chars_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > TOKEN_MAX_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.' && s[i] != '~')
+			return 0;
+	return 1;
+}
+
+/*
+ * Find the API token in "Authorization: <token>", "Authorization: Bearer
+ * <token>" (scheme case-insensitive) or "X-Api-Token: <token>".  The
+ * Authorization header wins when both are present.  Returns 0 and copies the
+ * token, or -1 when there is none or it has characters a token never has.
+ */
+int
+token_from_headers(const char *authz, const char *xtoken, char *out,
+    size_t outcap)
+{
+	const char	*t = NULL;
+	size_t		 n;
+
+	if (authz != NULL && *authz != '\0') {
+		t = authz;
+		if (strncasecmp(t, "Bearer ", 7) == 0)
+			t += 7;
+		while (*t == ' ')
+			t++;
+	} else if (xtoken != NULL && *xtoken != '\0')
+		t = xtoken;
+	if (t == NULL)
+		return -1;
+	n = strlen(t);
+	while (n > 0 && t[n - 1] == ' ')
+		n--;
+	if (!token_chars_valid(t, n) || n + 1 > outcap)
+		return -1;
+	memcpy(out, t, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Canonical lower-case 8-4-4-4-12 form only. */
+int
+uuid_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n != UUID_STR_LEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * An object name is "<uuid>" or "<uuid>.<ext>" with an alphanumeric
+ * extension of at most 16 characters: the same rule as the job_objects
+ * CHECK constraint, so nothing that could name a path ever passes.
+ */
+int
+object_name_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n < UUID_STR_LEN || !uuid_valid(s, UUID_STR_LEN))
+		return 0;
+	if (n == UUID_STR_LEN)
+		return 1;
+	if (s[UUID_STR_LEN] != '.' || n - UUID_STR_LEN - 1 < 1 ||
+	    n - UUID_STR_LEN - 1 > 16)
+		return 0;
+	for (i = UUID_STR_LEN + 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+const char *
+object_kind_name(enum object_kind k)
+{
+	switch (k) {
+	case OBJECT_FULL:
+		return "full";
+	case OBJECT_MIN:
+		return "min";
+	default:
+		return "original";
+	}
+}
+
+/*
+ * Parse "/objects/<job-uuid>/<object-name>[/full|/min]".  The path is the
+ * already-decoded $uri from nginx; anything else (extra segments, dots,
+ * encoded bytes, trailing slashes) is rejected.
+ */
+int
+object_path_parse(const char *path, struct object_ref *ref)
+{
+	static const char prefix[] = "/objects/";
+	const char	*p, *slash, *name;
+	size_t		 n;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	p = path + sizeof(prefix) - 1;
+	if ((slash = strchr(p, '/')) == NULL ||
+	    !uuid_valid(p, (size_t)(slash - p)))
+		return -1;
+	memcpy(ref->job_uuid, p, UUID_STR_LEN);
+	ref->job_uuid[UUID_STR_LEN] = '\0';
+
+	name = slash + 1;
+	slash = strchr(name, '/');
+	n = slash ? (size_t)(slash - name) : strlen(name);
+	if (!object_name_valid(name, n) || n >= sizeof(ref->name))
+		return -1;
+	memcpy(ref->name, name, n);
+	ref->name[n] = '\0';
+
+	if (slash == NULL)
+		ref->kind = OBJECT_ORIGINAL;
+	else if (strcmp(slash, "/full") == 0)
+		ref->kind = OBJECT_FULL;
+	else if (strcmp(slash, "/min") == 0)
+		ref->kind = OBJECT_MIN;
+	else
+		return -1;
+	return 0;
+}

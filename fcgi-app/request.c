@@ -1,0 +1,140 @@
+/*
+ * request.c -- the request envelope: from an accepted FastCGI request to a
+ * routed handler call, and the cleanup after it.
+ *
+ * The routing path is DOCUMENT_URI (nginx's decoded, normalised $uri, which
+ * inside the auth subrequest is "/_auth").  The caller's identity arrives
+ * only as the DOCKET_USER and DOCKET_ROLE params that nginx sets from the
+ * auth_request answer; a client header can never produce those names, as
+ * FastCGI turns headers into HTTP_* params.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "docket.h"
+
+const char *
+req_param(const struct req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+int
+req_is_admin(const struct req *r)
+{
+	return r->role == ROLE_ADMIN;
+}
+
+/*
+ * The public base URL for absolute links: base_url from the config, else
+ * scheme and Host of this request.
+ */
+int
+req_base_url(const struct req *r, struct buf *b)
+{
+	const char	*host, *https;
+
+	if (r->app->cfg->base_url[0] != '\0')
+		return buf_puts(b, r->app->cfg->base_url);
+	host = req_param(r, "HTTP_HOST");
+	https = req_param(r, "HTTPS");
+	if (host == NULL || *host == '\0' || strpbrk(host, "/\\ \"") != NULL)
+		host = "localhost";
+	return buf_printf(b, "%s://%.255s",
+	    (https != NULL && *https != '\0') ? "https" : "http", host);
+}
+
+static enum role
+role_parse(const char *s)
+{
+	if (s == NULL)
+		return ROLE_NONE;
+	if (strcmp(s, "user") == 0)
+		return ROLE_USER;
+	if (strcmp(s, "admin") == 0)
+		return ROLE_ADMIN;
+	if (strcmp(s, "worker") == 0)
+		return ROLE_WORKER;
+	return ROLE_NONE;
+}
+
+/* Identity from nginx; 0 when absent or malformed (never trusted half-way). */
+static int
+req_identity(struct req *r)
+{
+	int64_t		 uid;
+
+	if (parse_int64(req_param(r, "DOCKET_USER"), 1, INT64_MAX, &uid) !=
+	    PARSE_OK)
+		return -1;
+	if ((r->role = role_parse(req_param(r, "DOCKET_ROLE"))) == ROLE_NONE)
+		return -1;
+	r->user_id = uid;
+	return 0;
+}
+
+void
+request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
+{
+	const struct route *rt = NULL;
+	struct req	 r;
+	char		 allow[128], hdr[160];
+
+	memset(&r, 0, sizeof(r));
+	r.fcgi = fr;
+	r.app = app;
+	r.out = out;
+	buf_reset(out);
+	r.method = req_param(&r, "REQUEST_METHOD");
+	r.path = req_param(&r, "DOCUMENT_URI");
+	if (r.method == NULL)
+		r.method = "GET";
+	if (r.path == NULL)
+		r.path = "/";
+
+	switch (route_match(r.method, r.path, &rt, allow, sizeof(allow))) {
+	case ROUTE_NOT_FOUND:
+		resp_error(&r, 404, "Not found", NULL);
+		goto out;
+	case ROUTE_BAD_METHOD:
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+		buf_reset(out);
+		buf_puts(out, "{\"message\":\"Method not allowed\"}");
+		resp_json(&r, 405, hdr);
+		goto out;
+	case ROUTE_FOUND:
+		break;
+	}
+
+	switch (query_parse(&r.query, req_param(&r, "QUERY_STRING"))) {
+	case QUERY_OK:
+		break;
+	case QUERY_TOO_LONG:
+		resp_error(&r, 414, "The query string is too long", NULL);
+		goto out;
+	case QUERY_TOO_MANY:
+		resp_error(&r, 400, "Too many query parameters", NULL);
+		goto out;
+	case QUERY_BAD_ENCODING:
+		resp_error(&r, 400, "The query string is not valid "
+		    "percent-encoding", NULL);
+		goto out;
+	}
+
+	/*
+	 * nginx always sets the identity on authenticated locations; reaching
+	 * one without it means a misconfigured proxy, and we deny.
+	 */
+	if (rt->need_user && req_identity(&r) != 0) {
+		resp_error(&r, 401, "Unauthorized", NULL);
+		goto out;
+	}
+	rt->fn(&r);
+	if (!r.responded) {
+		log_msg(LOG_ERR, "%s %s: handler sent no response", r.method,
+		    r.path);
+		resp_error(&r, 500, "Internal server error", NULL);
+	}
+out:
+	db_release(&r);
+}

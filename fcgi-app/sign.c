@@ -1,0 +1,164 @@
+/*
+ * sign.c -- presigned object URLs.
+ *
+ * A URL is BASE + PATH + "?expires=E&kid=K&signature=S" where
+ * S = base64url(HMAC-SHA256(key[K], "GET\n" PATH "\n" E "\n" K)).
+ * The key id travels in the URL so keys can rotate: sign with the current
+ * key, verify with any configured one.  Signatures are compared in constant
+ * time (CRYPTO_memcmp) and checked before the expiry, so that "expired" is
+ * only ever said of a URL we really issued.  HEAD is verified as GET: a
+ * client that may download a file may also ask for its size.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "docket.h"
+
+static int
+kid_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > SIGN_KID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Parse "kid:hexkey[,kid:hexkey...]" (keys of 32..64 bytes) and select the
+ * key named current (the first key when current is empty).
+ */
+int
+signer_init(struct signer *s, const char *spec, const char *current,
+    char *err, size_t errlen)
+{
+	const char	*p = spec, *colon, *end;
+	char		 hex[129];
+	struct sign_key	*k;
+	size_t		 i, n;
+
+	memset(s, 0, sizeof(*s));
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		colon = memchr(p, ':', (size_t)(end - p));
+		if (colon == NULL || !kid_valid(p, (size_t)(colon - p))) {
+			snprintf(err, errlen, "signing_keys: expected "
+			    "kid:hexkey with a short alphanumeric kid");
+			return -1;
+		}
+		if (s->nkeys == SIGN_MAX_KEYS) {
+			snprintf(err, errlen, "signing_keys: at most %d keys",
+			    SIGN_MAX_KEYS);
+			return -1;
+		}
+		k = &s->keys[s->nkeys];
+		memcpy(k->id, p, (size_t)(colon - p));
+		n = (size_t)(end - colon - 1);
+		if (n < 64 || n > 128) {
+			snprintf(err, errlen, "signing_keys: key %s must be "
+			    "64 to 128 hex digits", k->id);
+			return -1;
+		}
+		memcpy(hex, colon + 1, n);
+		hex[n] = '\0';
+		if (hex_decode(hex, k->key, sizeof(k->key), &k->keylen) != 0) {
+			snprintf(err, errlen, "signing_keys: key %s is not "
+			    "hex", k->id);
+			return -1;
+		}
+		s->nkeys++;
+		p = *end ? end + 1 : end;
+	}
+	if (s->nkeys == 0) {
+		snprintf(err, errlen, "signing_keys is not set");
+		return -1;
+	}
+	if (current == NULL || *current == '\0')
+		return 0;
+	for (i = 0; i < s->nkeys; i++)
+		if (strcmp(s->keys[i].id, current) == 0) {
+			s->current = i;
+			return 0;
+		}
+	snprintf(err, errlen, "signing_key_id %.32s is not in signing_keys",
+	    current);
+	return -1;
+}
+
+int
+sign_compute(const struct sign_key *k, const char *method, const char *path,
+    int64_t expires, char out[SIGN_SIG_LEN + 1])
+{
+	char		 msg[1024];
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen = 0;
+	int		 n;
+
+	n = snprintf(msg, sizeof(msg), "%s\n%s\n%lld\n%s", method, path,
+	    (long long)expires, k->id);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return -1;
+	if (HMAC(EVP_sha256(), k->key, (int)k->keylen,
+	    (const unsigned char *)msg, (size_t)n, mac, &maclen) == NULL ||
+	    maclen != 32)
+		return -1;
+	b64url_encode(mac, 32, out);
+	return 0;
+}
+
+/* Append BASE PATH ?expires=..&kid=..&signature=.. to out. */
+int
+sign_url(const struct signer *s, const char *base, const char *path,
+    int64_t expires, struct buf *out)
+{
+	const struct sign_key *k = &s->keys[s->current];
+	char		 sig[SIGN_SIG_LEN + 1];
+
+	if (sign_compute(k, "GET", path, expires, sig) != 0)
+		return -1;
+	buf_printf(out, "%s%s?expires=%lld&kid=%s&signature=%s", base, path,
+	    (long long)expires, k->id, sig);
+	return out->failed ? -1 : 0;
+}
+
+enum sign_rc
+sign_verify(const struct signer *s, const char *method, const char *path,
+    const char *expires, const char *kid, const char *sig, time_t now)
+{
+	const struct sign_key *k = NULL;
+	char		 want[SIGN_SIG_LEN + 1];
+	int64_t		 exp;
+	size_t		 i;
+
+	if (expires == NULL || kid == NULL || sig == NULL)
+		return SIGN_INVALID;
+	if (strcmp(method, "HEAD") == 0)
+		method = "GET";
+	if (strcmp(method, "GET") != 0)
+		return SIGN_INVALID;
+	if (parse_int64(expires, 0, INT64_MAX, &exp) != PARSE_OK)
+		return SIGN_INVALID;
+	for (i = 0; i < s->nkeys; i++)
+		if (strcmp(s->keys[i].id, kid) == 0)
+			k = &s->keys[i];
+	if (k == NULL || strlen(sig) != SIGN_SIG_LEN)
+		return SIGN_INVALID;
+	if (sign_compute(k, method, path, exp, want) != 0)
+		return SIGN_INVALID;
+	if (CRYPTO_memcmp(want, sig, SIGN_SIG_LEN) != 0)
+		return SIGN_INVALID;
+	if (exp < (int64_t)now)
+		return SIGN_EXPIRED;
+	return SIGN_OK;
+}
