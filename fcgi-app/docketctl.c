@@ -63,6 +63,14 @@ fail(const char *fmt, ...)
 	return 1;
 }
 
+/* NOTICEs ("relation already exists, skipping") are not for operators. */
+static void
+quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static int
 db_connect(void)
 {
@@ -74,6 +82,7 @@ db_connect(void)
 	if (PQstatus(conn) != CONNECTION_OK)
 		return fail("cannot connect to the database: %s",
 		    PQerrorMessage(conn));
+	PQsetNoticeProcessor(conn, quiet_notice, NULL);
 	return 0;
 }
 
@@ -96,13 +105,20 @@ q(const char *sql, int n, const char *const *params)
 	return NULL;
 }
 
+/* Simple-protocol execution: migrations hold many statements. */
 static int
 exec_ok(const char *sql)
 {
-	PGresult	*res = q(sql, 0, NULL);
+	PGresult	*res = PQexec(conn, sql);
+	ExecStatusType	 st = PQresultStatus(res);
+	int		 rc = 0;
 
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		fail("%s", PQresultErrorMessage(res));
+		rc = -1;
+	}
 	PQclear(res);
-	return res != NULL ? 0 : -1;
+	return rc;
 }
 
 /* ---- migrate -------------------------------------------------------------- */
