@@ -356,11 +356,10 @@ h_jobs_object_url(struct req *r)
 		    parse_problem[PARSE_MISSING] : parse_problem[PARSE_EMPTY]);
 		goto out;
 	}
-	if (!object_name_valid(obj, strlen(obj))) {
-		param_error(r, "object-uuid", "string", "must be an object "
-		    "name such as <uuid>.png");
-		goto out;
-	}
+	/*
+	 * A malformed name ("../x") is not rejected as such: it is bound as a
+	 * parameter like any other and, matching no object, is a 404.
+	 */
 	lifetime = r->app->cfg->url_expires_default;
 	if (param_int(r, "expires-in", 1, r->app->cfg->url_expires_max, 0,
 	    &lifetime) < 0)
