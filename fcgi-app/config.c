@@ -169,10 +169,11 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	const struct ckey *k;
 	char		 env[64], where[80];
-	const char	*v;
+	const char	*v = getenv("DOCKET_CONFIG");
 	FILE		*f;
 	size_t		 i, j;
-	int		 explicit_path = path != NULL || getenv("DOCKET_CONFIG");
+	/* The same test as config_default_path: an empty variable is unset. */
+	int		 explicit_path = path != NULL || (v != NULL && *v != '\0');
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < NKEYS; i++)

@@ -53,6 +53,8 @@ parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 		if (acc == 0) {
 			if (0 < min)
 				return min == 1 ? PARSE_NOT_POSITIVE : PARSE_RANGE;
+			if (0 > max)
+				return PARSE_RANGE;
 			*out = 0;
 			return PARSE_OK;
 		}
@@ -60,6 +62,8 @@ parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 		if (min >= 0)
 			return min == 1 ? PARSE_NOT_POSITIVE : PARSE_RANGE;
 		if (acc - 1 > (uint64_t)(-(min + 1)))
+			return PARSE_RANGE;
+		if (-(int64_t)(acc - 1) - 1 > max)
 			return PARSE_RANGE;
 		*out = -(int64_t)(acc - 1) - 1;
 		return PARSE_OK;
@@ -96,6 +100,8 @@ url_decode(const char *in, size_t n, char *out, size_t outcap,
 	int	 hi, lo;
 	char	 c;
 
+	if (outcap == 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		c = in[i];
 		if (c == '%') {
@@ -149,12 +155,22 @@ query_parse(struct query *q, const char *qs)
 		eq = memchr(seg, '=', (size_t)(end - seg));
 		klen = (size_t)((eq ? eq : end) - seg);
 		room = sizeof(q->store) - used;
+		/*
+		 * Decoding never grows a string, so raw length + NUL bounds
+		 * what it stores; key-only segments cost one byte more than
+		 * they take in the query, hence the check even below
+		 * QUERY_MAX_LEN.
+		 */
+		if (klen + 1 > room)
+			return QUERY_TOO_LONG;
 		if (url_decode(seg, klen, q->store + used, room, &klen) != 0)
 			return QUERY_BAD_ENCODING;
 		q->p[q->n].key = q->store + used;
 		used += klen + 1;
 		room = sizeof(q->store) - used;
 		if (eq != NULL) {
+			if ((size_t)(end - eq - 1) + 1 > room)
+				return QUERY_TOO_LONG;
 			if (url_decode(eq + 1, (size_t)(end - eq - 1),
 			    q->store + used, room, &vlen) != 0)
 				return QUERY_BAD_ENCODING;

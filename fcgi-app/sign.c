@@ -64,6 +64,13 @@ signer_init(struct signer *s, const char *spec, const char *current,
 		}
 		k = &s->keys[s->nkeys];
 		memcpy(k->id, p, (size_t)(colon - p));
+		/* sign_url and sign_verify must agree on the key a kid names. */
+		for (i = 0; i < s->nkeys; i++)
+			if (strcmp(s->keys[i].id, k->id) == 0) {
+				snprintf(err, errlen, "signing_keys: key id %s "
+				    "is given twice", k->id);
+				return -1;
+			}
 		n = (size_t)(end - colon - 1);
 		if (n < 64 || n > 128) {
 			snprintf(err, errlen, "signing_keys: key %s must be "

@@ -31,6 +31,9 @@ CREATE TABLE api_tokens (
     revoked_at  timestamptz
 );
 
+-- Deleting a user (ON DELETE CASCADE) must not scan every token.
+CREATE INDEX api_tokens_user_idx ON api_tokens (user_id);
+
 CREATE TABLE jobs (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     uuid              uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
@@ -74,7 +77,8 @@ CREATE INDEX jobs_ready_idx ON jobs (queue, priority, run_at, id)
 -- lives at STORE_DIR/<jobs.uuid>/<object_uuid>.
 CREATE TABLE job_objects (
     job_id         bigint NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-    object_uuid    text NOT NULL CHECK (object_uuid ~ '^[0-9a-f-]{36}(\.[A-Za-z0-9]{1,16})?$'),
+    object_uuid    text NOT NULL CHECK (object_uuid ~
+                   '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.[A-Za-z0-9]{1,16})?$'),
     original_name  text NOT NULL CHECK (length(original_name) BETWEEN 1 AND 255),
     content_type   text NOT NULL DEFAULT 'application/octet-stream',
     size           bigint NOT NULL CHECK (size >= 0),
