@@ -240,6 +240,7 @@ cmd_token_create(int argc, char **argv)
 	const char	*user = NULL, *email = NULL, *role = "user";
 	const char	*params[4];
 	char		 token[TOKEN_LEN + 1], hash[2 + 64 + 1], ttl[24] = "";
+	char		 user_id[24];
 	int64_t		 secs;
 	PGresult	*res;
 	int		 i;
@@ -274,11 +275,12 @@ cmd_token_create(int argc, char **argv)
 	    " SET email = COALESCE(EXCLUDED.email, users.email)"
 	    " RETURNING id", 2, params)) == NULL)
 		return 1;
-	params[0] = PQgetvalue(res, 0, 0);
+	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	params[0] = user_id;
 	params[1] = hash;
 	params[2] = role;
 	params[3] = ttl[0] ? ttl : NULL;
-	PQclear(res);
 	if ((res = q("INSERT INTO api_tokens"
 	    " (user_id, token_hash, role, expires_at)"
 	    " VALUES ($1, $2::bytea, $3::token_role,"

@@ -127,7 +127,7 @@ static void
 worker_main(const struct config *cfg)
 {
 	struct app	 app;
-	pthread_t	*threads;
+	pthread_t	 thread;
 	pthread_attr_t	 attr;
 	sigset_t	 set;
 	char		 err[256];
@@ -141,9 +141,7 @@ worker_main(const struct config *cfg)
 		log_msg(LOG_ERR, "%s", err);
 		_exit(1);
 	}
-	if ((app.pool = db_pool_new(cfg->db, cfg->db_pool)) == NULL ||
-	    (threads = calloc((size_t)cfg->threads, sizeof(*threads))) ==
-	    NULL) {
+	if ((app.pool = db_pool_new(cfg->db, cfg->db_pool)) == NULL) {
 		log_msg(LOG_ERR, "out of memory");
 		_exit(1);
 	}
@@ -161,8 +159,9 @@ worker_main(const struct config *cfg)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (i = 0; i < cfg->threads; i++)
-		if (pthread_create(&threads[i], &attr, worker_thread, &app)
+		if (pthread_create(&thread, &attr, worker_thread, &app)
 		    != 0) {
 			log_msg(LOG_ERR, "pthread_create failed");
 			_exit(1);
@@ -177,6 +176,12 @@ worker_main(const struct config *cfg)
 	FCGX_ShutdownPending();
 	drain(cfg->shutdown_grace);
 	log_msg(LOG_INFO, "worker stopped");
+	/*
+	 * Threads idle on kept-alive connections are not joined (they are
+	 * detached); the process ends under them.  What they share (app,
+	 * pool) stays allocated, as they may still be reading it.
+	 */
+
 #if defined(__SANITIZE_ADDRESS__)
 	/* Threads may still sit in accept(): check leaks, then leave. */
 	__lsan_do_recoverable_leak_check();

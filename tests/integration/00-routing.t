@@ -60,6 +60,17 @@ for my $m (qw(GET POST PUT PATCH)) {
 expect_json(api(GET => "/api/v1/jobs/get?job-id=$id", token => $token), 200, undef,
     'the job survives every refused method');
 
+# Requests nginx itself refuses answer JSON too.
+{
+    my $r = api(GET => '/api/v1/jobs/list?x=' . ('a' x 20000), token => $token);
+    is($r->{status}, 414, 'a 20 kB query string is 414') or diag describe($r);
+    ok(is_json_ct($r), 'a 20 kB query string: JSON answer') or diag describe($r);
+    $r = api(GET => '/api/v1/jobs/list', headers => { Authorization => 'x' x 20000 });
+    ok($r->{status} == 400 || $r->{status} == 431, "a 20 kB header is 400 or 431 (got $r->{status})")
+        or diag describe($r);
+    ok(is_json_ct($r), 'a 20 kB header: JSON answer') or diag describe($r);
+}
+
 # A right method still answers JSON.
 my $r = api(GET => '/api/v1/jobs/list', token => $token);
 expect_json($r, 200, undef, 'GET /api/v1/jobs/list');

@@ -123,6 +123,17 @@ ok(defined $ftp->{ $o2->{'bad.png'} } && !ref $ftp->{ $o2->{'bad.png'} }
     if ref $ftp eq 'HASH';
 is_deeply($j->{results}, {}, 'a failed job without results has results {}');
 
+# ---- JSON escaping of user text ------------------------------------------
+{
+    my $odd = "Job \"quoted\" \\ back/slash \x{e9}t\x{e9} \x{20ac} \t tab <b>&amp;</b>";
+    my $bytes = $odd;
+    utf8::encode($bytes);
+    my $jo = add_job(user => $user, name => $bytes, files => ['esc.txt']);
+    my $r = get_job($jo->{id});
+    expect_json($r, 200, undef, 'get a job whose name needs JSON escaping');
+    is(($r->{json} || {})->{job_info}{job_name}, $odd, 'job_name with quotes, backslash, tab and UTF-8 round-trips');
+}
+
 # ---- error rows -----------------------------------------------------------
 my $P = 'job-id: number';
 my @rows = (

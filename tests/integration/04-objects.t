@@ -99,6 +99,26 @@ like(header($d, 'Content-Type') // '', qr{\Aimage/png\b}, 'HEAD: Content-Type im
 $d = request(GET => $url, token => $tok2);
 is($d->{status}, 200, "download with some other user's token header is still 200");
 
+# ---- file names that need care in Content-Disposition ----------------------
+{
+    my $jn = add_job(user => $user, files => [["r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac.txt", "utf8 name\n"],
+                                              ["evil\r\nX-Injected: yes.txt", "crlf name\n"]]);
+    my $on = job_objects($tok, $jn->{id});
+    is(scalar keys %$on, 2, 'a job with odd file names has its two objects');
+    for my $orig (sort keys %$on) {
+        my $u = url_ok($tok, $jn->{id}, $on->{$orig}, '', "get-object-url for an odd file name");
+        my $dd = fetch_url($u);
+        is($dd->{status}, 200, 'download of an odd file name') or diag describe($dd);
+        ok(!defined header($dd, 'X-Injected'), 'a CR LF in the file name injects no header');
+        my $cd = header($dd, 'Content-Disposition') // '';
+        unlike($cd, qr/[\r\n]/, 'Content-Disposition has no CR or LF');
+        if ($orig =~ /sum/) {
+            like($cd, qr/filename\*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC\.txt/i,
+                'Content-Disposition names the UTF-8 file (RFC 6266 filename*)');
+        }
+    }
+}
+
 # ---- expiry -----------------------------------------------------------------------
 my $t0 = time;
 my $short = url_ok($tok, $jobA->{id}, $A, '&expires-in=1', 'get-object-url expires-in=1');
