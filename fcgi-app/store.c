@@ -181,9 +181,10 @@ store_content_type(const char *name)
 }
 
 /*
- * The original file name as shown to users and in Content-Disposition:
- * the last path component, with control characters, quotes, backslashes
- * and slashes replaced by '_', at most outlen - 1 bytes, never empty.
+ * The original file name as the API shows it: the last path component with
+ * control characters replaced by '_', at most outlen - 1 bytes, never empty
+ * or a directory name.  Quotes and backslashes stay: they are part of the
+ * name, and objects.c escapes them where a header needs it.
  */
 void
 store_safe_filename(const char *in, char *out, size_t outlen)
@@ -195,8 +196,7 @@ store_safe_filename(const char *in, char *out, size_t outlen)
 	base = base ? base + 1 : in;
 	for (i = 0; base[i] != '\0' && o + 1 < outlen; i++) {
 		c = (unsigned char)base[i];
-		out[o++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ?
-		    '_' : (char)c;
+		out[o++] = (c < 0x20 || c == 0x7f) ? '_' : (char)c;
 	}
 	out[o] = '\0';
 	if (o == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)

@@ -102,9 +102,12 @@ is($d->{status}, 200, "download with some other user's token header is still 200
 # ---- file names that need care in Content-Disposition ----------------------
 {
     my $jn = add_job(user => $user, files => [["r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac.txt", "utf8 name\n"],
-                                              ["evil\r\nX-Injected: yes.txt", "crlf name\n"]]);
+                                              ["evil\r\nX-Injected: yes.txt", "crlf name\n"],
+                                              ["my \"quoted\" \\file.txt", "quoted name\n"]]);
     my $on = job_objects($tok, $jn->{id});
-    is(scalar keys %$on, 2, 'a job with odd file names has its two objects');
+    is(scalar keys %$on, 3, 'a job with odd file names has its three objects');
+    ok(exists $on->{"my \"quoted\" \\file.txt"},
+        'quotes and backslashes in a file name are kept in object_uuid_names');
     for my $orig (sort keys %$on) {
         my $u = url_ok($tok, $jn->{id}, $on->{$orig}, '', "get-object-url for an odd file name");
         my $dd = fetch_url($u);
@@ -115,6 +118,12 @@ is($d->{status}, 200, "download with some other user's token header is still 200
         if ($orig =~ /sum/) {
             like($cd, qr/filename\*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC\.txt/i,
                 'Content-Disposition names the UTF-8 file (RFC 6266 filename*)');
+        }
+        if ($orig =~ /quoted/) {
+            like($cd, qr/filename="my _quoted_ _file\.txt"/,
+                'the quoted filename= parameter has its quotes and backslash replaced');
+            like($cd, qr/filename\*=UTF-8''my%20%22quoted%22%20%5Cfile\.txt/i,
+                'filename* carries the exact name');
         }
     }
 }
