@@ -4,6 +4,7 @@ package DocketFCGI;
 # params and an empty body and read the whole response.
 use strict;
 use warnings;
+use IO::Socket::INET;
 use IO::Socket::UNIX;
 use Exporter 'import';
 our @EXPORT_OK = qw(fcgi_connect fcgi_request);
@@ -11,9 +12,13 @@ our @EXPORT_OK = qw(fcgi_connect fcgi_request);
 use constant { BEGIN_REQUEST => 1, END_REQUEST => 3, PARAMS => 4,
                FCGI_STDIN => 5, FCGI_STDOUT => 6, RESPONDER => 1 };
 
+# fcgi_connect(PATH) for a unix socket, fcgi_connect('tcp:HOST:PORT') for TCP.
 sub fcgi_connect {
-    my ($path) = @_;
-    return IO::Socket::UNIX->new(Type => IO::Socket::SOCK_STREAM(), Peer => $path);
+    my ($where) = @_;
+    if ($where =~ /\Atcp:(.+):(\d+)\z/) {
+        return IO::Socket::INET->new(PeerAddr => $1, PeerPort => $2, Proto => 'tcp');
+    }
+    return IO::Socket::UNIX->new(Type => IO::Socket::SOCK_STREAM(), Peer => $where);
 }
 
 sub _record {
@@ -36,7 +41,8 @@ sub fcgi_request {
     for my $k (sort keys %params) {
         $nv .= _nv_len(length $k) . _nv_len(length $params{$k}) . $k . $params{$k};
     }
-    my $out = _record(BEGIN_REQUEST, pack('nCx5', RESPONDER, 0))
+    # flags = FCGI_KEEP_CONN, as nginx sends with fastcgi_keep_conn on.
+    my $out = _record(BEGIN_REQUEST, pack('nCx5', RESPONDER, 1))
             . _record(PARAMS, $nv) . _record(PARAMS, '') . _record(FCGI_STDIN, '');
     syswrite($sock, $out) == length $out or return undef;
 
