@@ -172,25 +172,22 @@ h_jobs_get(struct req *r)
 
 	jw_init(&w, r->out);
 	jw_obj_open(&w);
-	jw_key(&w, "job_info");
+	JW_KEY(&w, "job_info");
 	jw_obj_open(&w);
-	jw_kstr(&w, "user_id", PQgetvalue(res, 0, C_USER));
-	jw_key(&w, "job_id");
-	jw_raw(&w, PQgetvalue(res, 0, C_ID));
-	jw_kstr(&w, "job_name", PQgetvalue(res, 0, C_NAME));
-	jw_kstr(&w, "date", PQgetvalue(res, 0, C_DATE));
-	jw_key(&w, "total_size");
-	jw_raw(&w, PQgetvalue(res, 0, C_SIZE));
-	jw_key(&w, "credits_spent");
-	jw_raw(&w, PQgetvalue(res, 0, C_CREDITS));
-	jw_kstr(&w, "email", PQgetisnull(res, 0, C_EMAIL) ? NULL :
+	JW_KSTR(&w, "user_id", PQgetvalue(res, 0, C_USER));
+	JW_KRAW(&w, "job_id", PQgetvalue(res, 0, C_ID));
+	JW_KSTR(&w, "job_name", PQgetvalue(res, 0, C_NAME));
+	JW_KSTR(&w, "date", PQgetvalue(res, 0, C_DATE));
+	JW_KRAW(&w, "total_size", PQgetvalue(res, 0, C_SIZE));
+	JW_KRAW(&w, "credits_spent", PQgetvalue(res, 0, C_CREDITS));
+	JW_KSTR(&w, "email", PQgetisnull(res, 0, C_EMAIL) ? NULL :
 	    PQgetvalue(res, 0, C_EMAIL));
 
 	/*
 	 * Rows are objects x results, ordered by object: each object map
 	 * takes an object's first row only.
 	 */
-	jw_key(&w, "object_uuid_names");
+	JW_KEY(&w, "object_uuid_names");
 	jw_obj_open(&w);
 	for (i = 0, prev = ""; i < n; i++) {
 		if (PQgetisnull(res, i, C_OBJ) ||
@@ -200,7 +197,7 @@ h_jobs_get(struct req *r)
 		prev = obj;
 	}
 	jw_obj_close(&w);
-	jw_key(&w, "media_length");
+	JW_KEY(&w, "media_length");
 	jw_obj_open(&w);
 	for (i = 0, prev = ""; i < n; i++) {
 		if (PQgetisnull(res, i, C_OBJ) ||
@@ -211,7 +208,7 @@ h_jobs_get(struct req *r)
 		prev = obj;
 	}
 	jw_obj_close(&w);
-	jw_key(&w, "failed_to_process");
+	JW_KEY(&w, "failed_to_process");
 	jw_obj_open(&w);
 	for (i = 0, prev = ""; i < n; i++) {
 		if (PQgetisnull(res, i, C_OBJ) ||
@@ -222,14 +219,14 @@ h_jobs_get(struct req *r)
 		prev = obj;
 	}
 	jw_obj_close(&w);
-	jw_kstr(&w, "status",
+	JW_KSTR(&w, "status",
 	    statuses[status_index(PQgetvalue(res, 0, C_STATE))].word);
 	jw_obj_close(&w);
 
 	/* results: one object per object that has any, URLs presigned. */
 	req_base_url(r, &base);
 	expires = (int64_t)time(NULL) + r->app->cfg->url_expires_default;
-	jw_key(&w, "results");
+	JW_KEY(&w, "results");
 	jw_obj_open(&w);
 	for (i = 0, open = 0, prev = ""; i < n; i++) {
 		if (PQgetisnull(res, i, C_KIND))
@@ -302,21 +299,18 @@ h_jobs_list(struct req *r)
 	}
 	jw_init(&w, r->out);
 	jw_obj_open(&w);
-	jw_key(&w, "jobs");
+	JW_KEY(&w, "jobs");
 	jw_arr_open(&w);
 	for (i = 0, n = PQntuples(res); i < n; i++) {
 		st = status_index(PQgetvalue(res, i, C_STATE));
 		jw_obj_open(&w);
-		jw_key(&w, "job_id");
-		jw_raw(&w, PQgetvalue(res, i, C_ID));
-		jw_kstr(&w, "job_name", PQgetvalue(res, i, C_NAME));
-		jw_kstr(&w, "date", PQgetvalue(res, i, C_DATE));
-		jw_key(&w, "total_size");
-		jw_raw(&w, PQgetvalue(res, i, C_SIZE));
-		jw_key(&w, "credits_spent");
-		jw_raw(&w, PQgetvalue(res, i, C_CREDITS));
-		jw_kstr(&w, "status", statuses[st].word);
-		jw_kstr(&w, "status_meaning", statuses[st].meaning);
+		JW_KRAW(&w, "job_id", PQgetvalue(res, i, C_ID));
+		JW_KSTR(&w, "job_name", PQgetvalue(res, i, C_NAME));
+		JW_KSTR(&w, "date", PQgetvalue(res, i, C_DATE));
+		JW_KRAW(&w, "total_size", PQgetvalue(res, i, C_SIZE));
+		JW_KRAW(&w, "credits_spent", PQgetvalue(res, i, C_CREDITS));
+		JW_KSTR(&w, "status", statuses[st].word);
+		JW_KSTR(&w, "status_meaning", statuses[st].meaning);
 		jw_obj_close(&w);
 	}
 	jw_arr_close(&w);
@@ -392,7 +386,7 @@ h_jobs_object_url(struct req *r)
 	}
 	jw_init(&w, r->out);
 	jw_obj_open(&w);
-	jw_kstr(&w, "url", buf_cstr(&url));
+	JW_KSTR(&w, "url", buf_cstr(&url));
 	jw_obj_close(&w);
 	resp_json(r, 200, NULL);
 out:

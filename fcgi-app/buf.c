@@ -6,6 +6,7 @@
  * Failures are sticky (buf->failed): a writer appends freely and checks once
  * at the end, which keeps handlers free of per-call error checks.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,12 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/*
+ * Grow so that extra more bytes (and the NUL) fit.  The capacity never goes
+ * past max + 1, so the fast path in buf_reserve needs no max check.
+ */
 static int
-buf_reserve(struct buf *b, size_t extra)
+buf_grow(struct buf *b, size_t extra)
 {
 	size_t	 need, ncap;
 	char	*p;
@@ -49,11 +54,11 @@ buf_reserve(struct buf *b, size_t extra)
 		return -1;
 	}
 	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return 0;
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap *= 2;
+	if (ncap > b->max + 1)
+		ncap = b->max + 1;
 	if ((p = realloc(b->data, ncap)) == NULL) {
 		b->failed = 1;
 		return -1;
@@ -61,6 +66,15 @@ buf_reserve(struct buf *b, size_t extra)
 	b->data = p;
 	b->cap = ncap;
 	return 0;
+}
+
+/* Room for extra bytes plus the NUL: the common case is one comparison. */
+static inline int
+buf_reserve(struct buf *b, size_t extra)
+{
+	if (!b->failed && extra < b->cap - b->len)
+		return 0;
+	return buf_grow(b, extra);
 }
 
 int
@@ -84,7 +98,11 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_putc(struct buf *b, char c)
 {
-	return buf_append(b, &c, 1);
+	if (buf_reserve(b, 1) != 0)
+		return -1;
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 int
@@ -169,40 +187,83 @@ void jw_obj_close(struct jw *w) { jw_close(w, '}'); }
 void jw_arr_open(struct jw *w) { jw_open(w, '['); }
 void jw_arr_close(struct jw *w) { jw_close(w, ']'); }
 
+/* Bytes that JSON strings must escape: controls, quote, backslash. */
+static const unsigned char json_escape[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
+/* The length of s as a JSON string, quotes included. */
+static size_t
+escaped_len(const char *s, size_t n)
+{
+	size_t	 i, len = 2;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (!json_escape[c])
+			len += 1;
+		else if (c == '"' || c == '\\' || c == '\n' || c == '\r' ||
+		    c == '\t')
+			len += 2;
+		else
+			len += 6;
+	}
+	return len;
+}
+
 /*
- * Write a JSON string body.  Control characters are escaped; bytes >= 0x80
- * are copied as they are (the database holds UTF-8 only).
+ * Write a JSON string.  Control characters are escaped; bytes >= 0x80 are
+ * copied as they are (the database holds UTF-8 only).  The worst case (every
+ * byte a \u00XX) is reserved once, so the loop writes straight into the
+ * buffer: this is the hottest loop of every listing.
  */
 static void
 jw_escape(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t		  i, run = 0;
 	unsigned char	  c;
-	char		  esc[6];
+	char		 *o;
+	size_t		  i, run, need;
 
-	buf_putc(b, '"');
+	/* Near the buffer's max, the worst case may not fit where the real
+	 * string does: then count exactly. */
+	if (n <= (SIZE_MAX - 2) / 6 && n * 6 + 2 <= b->max - b->len)
+		need = n * 6 + 2;
+	else
+		need = escaped_len(s, n);
+	if (buf_reserve(b, need) != 0)
+		return;
+	o = b->data + b->len;
+	*o++ = '"';
 	for (i = 0; i < n; i++) {
+		/* Copy the run up to the next byte that needs escaping. */
+		run = i;
+		while (i < n && !json_escape[(unsigned char)s[i]])
+			i++;
+		memcpy(o, s + run, i - run);
+		o += i - run;
+		if (i == n)
+			break;
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_append(b, s + run, i - run);
-		run = i + 1;
+		*o++ = '\\';
 		switch (c) {
-		case '"':  buf_append(b, "\\\"", 2); break;
-		case '\\': buf_append(b, "\\\\", 2); break;
-		case '\n': buf_append(b, "\\n", 2); break;
-		case '\r': buf_append(b, "\\r", 2); break;
-		case '\t': buf_append(b, "\\t", 2); break;
+		case '"':  *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
 		default:
-			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-			esc[4] = hex[c >> 4]; esc[5] = hex[c & 0xf];
-			buf_append(b, esc, sizeof(esc));
+			*o++ = 'u'; *o++ = '0'; *o++ = '0';
+			*o++ = hex[c >> 4]; *o++ = hex[c & 0xf];
 			break;
 		}
 	}
-	buf_append(b, s + run, n - run);
-	buf_putc(b, '"');
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 void
@@ -211,6 +272,15 @@ jw_key(struct jw *w, const char *k)
 	jw_sep(w);
 	jw_escape(w->b, k, strlen(k));
 	buf_putc(w->b, ':');
+	w->after_key = 1;
+}
+
+/* lit is the key already quoted and followed by ':' (see JW_KEY). */
+void
+jw_key_lit(struct jw *w, const char *lit, size_t len)
+{
+	jw_sep(w);
+	buf_append(w->b, lit, len);
 	w->after_key = 1;
 }
 

@@ -72,6 +72,15 @@ void	 jw_bool(struct jw *, int);
 void	 jw_raw(struct jw *, const char *);	/* trusted JSON text */
 void	 jw_kstr(struct jw *, const char *, const char *);
 void	 jw_kint(struct jw *, const char *, int64_t);
+void	 jw_key_lit(struct jw *, const char *, size_t);
+
+/*
+ * A key that is a string literal needs no escaping and no strlen: the
+ * quoted form is built by the compiler.  Listings write a dozen keys a row.
+ */
+#define JW_KEY(w, k)	jw_key_lit((w), "\"" k "\":", sizeof("\"" k "\":") - 1)
+#define JW_KSTR(w, k, v) do { JW_KEY(w, k); jw_str((w), (v)); } while (0)
+#define JW_KRAW(w, k, v) do { JW_KEY(w, k); jw_raw((w), (v)); } while (0)
 
 void	 hex_encode(const unsigned char *, size_t, char *out);	/* 2n+1 */
 int	 hex_decode(const char *, unsigned char *out, size_t outcap,
