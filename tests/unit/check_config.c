@@ -107,7 +107,7 @@ check_defaults(const struct config *c)
 {
 	ck_assert_str_eq(c->listen, "unix:/run/docket/docketd.sock");
 	ck_assert_int_eq(c->workers, 2);
-	ck_assert_int_eq(c->threads, 16);
+	ck_assert_int_eq(c->threads, 32);
 	ck_assert_str_eq(c->db, "dbname=docket");
 	ck_assert_int_eq(c->db_pool, 4);
 	ck_assert_str_eq(c->store_dir, "/var/lib/docket/store");
