@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -111,18 +112,55 @@ signer_init(struct signer *s, const char *spec, const char *current,
  * algorithm and builds a context on every call (about 25k instructions);
  * a kept context re-initialised with the same key costs a fraction of
  * that.  The key is compared by value, so a different signer (or a
- * rotated key) in the same thread simply re-keys it.
+ * rotated key) in the same thread simply re-keys it.  The context hangs
+ * off a pthread key whose destructor frees it when the thread ends.
  */
+struct hmac_tls {
+	EVP_MAC_CTX	*ctx;		/* owned */
+	unsigned char	 key[64];
+	size_t		 keylen;
+};
+
 static EVP_MAC		*hmac_alg;
+static pthread_key_t	 hmac_key;
 static pthread_once_t	 hmac_once = PTHREAD_ONCE_INIT;
-static __thread EVP_MAC_CTX *tls_ctx;
-static __thread unsigned char tls_key[64];
-static __thread size_t	 tls_keylen;
+static int		 hmac_ready;
 
 static void
-hmac_fetch(void)
+hmac_tls_free(void *p)
+{
+	struct hmac_tls	*t = p;
+
+	EVP_MAC_CTX_free(t->ctx);
+	free(t);
+}
+
+static void
+hmac_setup(void)
 {
 	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	hmac_ready = hmac_alg != NULL &&
+	    pthread_key_create(&hmac_key, hmac_tls_free) == 0;
+}
+
+static struct hmac_tls *
+hmac_tls_get(void)
+{
+	struct hmac_tls	*t;
+
+	pthread_once(&hmac_once, hmac_setup);
+	if (!hmac_ready)
+		return NULL;
+	if ((t = pthread_getspecific(hmac_key)) != NULL)
+		return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if ((t->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL ||
+	    pthread_setspecific(hmac_key, t) != 0) {
+		hmac_tls_free(t);
+		return NULL;
+	}
+	return t;
 }
 
 static int
@@ -130,32 +168,27 @@ hmac_sha256(const struct sign_key *k, const char *msg, size_t n,
     unsigned char out[32])
 {
 	OSSL_PARAM	 params[2];
+	struct hmac_tls	*t;
 	size_t		 outlen = 0;
-	int		 same_key;
 
-	pthread_once(&hmac_once, hmac_fetch);
-	if (hmac_alg == NULL)
+	if ((t = hmac_tls_get()) == NULL)
 		return -1;
-	if (tls_ctx == NULL && (tls_ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL)
-		return -1;
-	same_key = tls_keylen == k->keylen &&
-	    memcmp(tls_key, k->key, k->keylen) == 0;
-	if (same_key) {
+	if (t->keylen == k->keylen && memcmp(t->key, k->key, k->keylen) == 0) {
 		/* A NULL key re-uses the key the context already holds. */
-		if (EVP_MAC_init(tls_ctx, NULL, 0, NULL) != 1)
+		if (EVP_MAC_init(t->ctx, NULL, 0, NULL) != 1)
 			return -1;
 	} else {
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-		    (char *)(uintptr_t)"SHA256", 0);
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t)"SHA256", 0);
 		params[1] = OSSL_PARAM_construct_end();
-		tls_keylen = 0;
-		if (EVP_MAC_init(tls_ctx, k->key, k->keylen, params) != 1)
+		t->keylen = 0;
+		if (EVP_MAC_init(t->ctx, k->key, k->keylen, params) != 1)
 			return -1;
-		memcpy(tls_key, k->key, k->keylen);
-		tls_keylen = k->keylen;
+		memcpy(t->key, k->key, k->keylen);
+		t->keylen = k->keylen;
 	}
-	if (EVP_MAC_update(tls_ctx, (const unsigned char *)msg, n) != 1 ||
-	    EVP_MAC_final(tls_ctx, out, &outlen, 32) != 1 || outlen != 32)
+	if (EVP_MAC_update(t->ctx, (const unsigned char *)msg, n) != 1 ||
+	    EVP_MAC_final(t->ctx, out, &outlen, 32) != 1 || outlen != 32)
 		return -1;
 	return 0;
 }
