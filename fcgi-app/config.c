@@ -42,7 +42,7 @@ struct ckey {
 static const struct ckey config_keys[] = {
 	STR(listen, "unix:/run/docket/docketd.sock"),
 	LNG(workers, 1, 64, "2"),
-	LNG(threads, 1, 1024, "32"),
+	LNG(threads, 1, 4096, "32"),
 	STR(db, "dbname=docket"),
 	LNG(db_pool, 1, 256, "4"),
 	STR(store_dir, "/var/lib/docket/store"),
@@ -54,6 +54,25 @@ static const struct ckey config_keys[] = {
 	LNG(url_expires_max, 1, 31536000, "604800"),
 	LNG(jobs_list_max, 1, 100000, "1000"),
 	LNG(shutdown_grace, 0, 3600, "30"),
+	/* the queue surface (seed 002) */
+	LNG(queue_body_max, 1024, 16777216, "1048576"),
+	LNG(queue_lease_default, 1, 604800, "300"),
+	LNG(queue_lease_max, 1, 604800, "86400"),
+	LNG(queue_block_max, 0, 3600, "50"),
+	LNG(queue_wait_max, 0, 3600, "50"),
+	LNG(queue_delay_max, 0, 31536000, "2592000"),
+	LNG(queue_ttl_max, 0, 315360000, "31536000"),
+	LNG(queue_job_timeout_max, 1, 31536000, "604800"),
+	/* the dispatcher */
+	LNG(dispatcher, 0, 1, "1"),
+	LNG(dispatch_interval_ms, 10, 60000, "250"),
+	LNG(queue_max_attempts, 1, 1000, "5"),
+	STR(callback_key, ""),
+	LNG(callback_allow_private, 0, 1, "0"),
+	LNG(callback_timeout, 1, 300, "10"),
+	LNG(callback_max_attempts, 1, 100, "10"),
+	LNG(callback_backoff_base, 1, 3600, "2"),
+	LNG(callback_backoff_max, 1, 86400, "3600"),
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -206,6 +225,11 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			return -1;
 	}
 
+	if (c->queue_lease_default > c->queue_lease_max) {
+		snprintf(err, errlen, "queue_lease_default exceeds "
+		    "queue_lease_max");
+		return -1;
+	}
 	if (c->url_expires_default > c->url_expires_max) {
 		snprintf(err, errlen, "url_expires_default exceeds "
 		    "url_expires_max");

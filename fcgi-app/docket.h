@@ -164,6 +164,23 @@ struct config {
 	long	 url_expires_max;
 	long	 jobs_list_max;
 	long	 shutdown_grace;
+	long	 queue_body_max;	/* bytes of a queue request body */
+	long	 queue_lease_default;	/* seconds, no X-Accepted-Timeout */
+	long	 queue_lease_max;
+	long	 queue_block_max;	/* X-Accepted-Block-For ceiling */
+	long	 queue_wait_max;	/* X-Accepted-Wait-Result ceiling */
+	long	 queue_delay_max;
+	long	 queue_ttl_max;
+	long	 queue_job_timeout_max;
+	long	 dispatcher;		/* 1: docketd runs the dispatcher */
+	long	 dispatch_interval_ms;
+	long	 queue_max_attempts;	/* expired leases before a job fails */
+	char	 callback_key[256];	/* HMAC key of callback signatures */
+	long	 callback_allow_private;
+	long	 callback_timeout;	/* seconds per delivery attempt */
+	long	 callback_max_attempts;
+	long	 callback_backoff_base;	/* seconds; doubles per attempt */
+	long	 callback_backoff_max;
 };
 
 int	 config_load(struct config *, const char *path, char *err, size_t);
@@ -235,6 +252,7 @@ void	 log_msg(enum log_level, const char *, ...) DOCKET_PRINTF(2, 3);
 
 #include <fcgiapp.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 
 #define RESP_MAX	(8u << 20)	/* largest response body docketd builds */
 
@@ -333,6 +351,40 @@ void	 db_release(struct req *);
 int	 db_http_status(enum db_rc);
 void	 resp_db_error(struct req *, enum db_rc);
 
+/*
+ * waiter.c: long-polls without a database connection.  Each worker process
+ * has one LISTEN connection (a thread of its own) on the docket_queue and
+ * docket_done channels; a request that waits registers a struct waiter and
+ * sleeps on its condition variable until a matching NOTIFY, its deadline,
+ * or shutdown.
+ */
+#define WAIT_MAX_QUEUES	16
+
+enum wait_kind { WAIT_JOB, WAIT_RESULT };
+
+struct waiter {
+	enum wait_kind	 kind;
+	/* WAIT_JOB: what the caller may lease */
+	const char	*queues[WAIT_MAX_QUEUES];	/* borrowed */
+	size_t		 nqueues;			/* 0: any queue */
+	int64_t		 user_id;			/* 0: any user */
+	/* WAIT_RESULT: the job waited on */
+	char		 uuid[UUID_STR_LEN + 1];
+	/* private to waiter.c */
+	int		 woken;
+	pthread_cond_t	 cv;
+	struct waiter	*prev, *next;
+};
+
+int	 waiter_start(const struct config *);
+void	 waiter_stop(void);
+void	 waiter_add(struct waiter *);
+int	 waiter_sleep(struct waiter *, const struct timespec *deadline);
+void	 waiter_remove(struct waiter *);
+
+/* dispatcher.c: lease expiry, timeouts, result TTL, callbacks. */
+void	 dispatcher_main(const struct config *) __attribute__((noreturn));
+
 /* Handlers: one file per surface. */
 void	 h_healthz(struct req *);
 void	 h_auth(struct req *);
@@ -341,5 +393,10 @@ void	 h_jobs_get(struct req *);
 void	 h_jobs_list(struct req *);
 void	 h_jobs_object_url(struct req *);
 void	 h_jobs_delete(struct req *);
+void	 h_queue_enqueue(struct req *);
+void	 h_queue_get(struct req *);
+void	 h_queue_update(struct req *);
+void	 h_queue_delete(struct req *);
+void	 h_queue_want(struct req *);
 
 #endif /* DOCKET_H */

@@ -1,0 +1,446 @@
+-- 003: the job queue of seed 002 -- lease, heartbeat, finish, cancel, the
+-- dispatcher's sweeps, and the callback outbox.
+--
+-- Every state change of a queued job goes through one of the functions
+-- below, so docketd, the dispatcher, docketctl and pgTAP run the same SQL.
+-- Wake-ups ride on NOTIFY, which PostgreSQL delivers only at commit:
+--   docket_queue  payload "<queue>\t<user_id>"  a job became leasable
+--   docket_done   payload "<job uuid>"          a job finished or went away
+--
+-- Scope arguments, used by every function that touches one job:
+--   p_user   NULL = any owner (admins, worker tokens), else that user only
+--   p_queues NULL = any queue, else only jobs on these queues (worker tokens)
+
+-- The lease of the current run: heartbeats extend it by lease_timeout.
+ALTER TABLE jobs ADD COLUMN lease_timeout interval;
+-- started_at + job_timeout, fixed when the lease is taken.
+ALTER TABLE jobs ADD COLUMN deadline_at timestamptz;
+-- finished_at + result_ttl: the dispatcher deletes the job after this.
+ALTER TABLE jobs ADD COLUMN purge_at timestamptz;
+
+-- Queue names travel in NOTIFY payloads and in the X-Docket-Queues header
+-- of worker tokens, so they are plain words.
+ALTER TABLE jobs ADD CONSTRAINT jobs_queue_name
+    CHECK (queue ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$');
+ALTER TABLE jobs ADD CONSTRAINT jobs_max_attempts
+    CHECK (max_attempts IS NULL OR max_attempts >= 1);
+
+-- Dequeue from any queue (jobs_ready_idx serves a named queue).
+CREATE INDEX jobs_ready_any_idx ON jobs (priority, run_at, id)
+    WHERE state = 'queued';
+-- Delayed jobs coming due (queue_notify_due).
+CREATE INDEX jobs_due_idx ON jobs (run_at) WHERE state = 'queued';
+-- Running jobs are few: the lease and timeout sweeps read them all.
+CREATE INDEX jobs_running_idx ON jobs (lease_expires_at)
+    WHERE state = 'running';
+CREATE INDEX jobs_purge_idx ON jobs (purge_at) WHERE purge_at IS NOT NULL;
+
+-- The outbox: one row per callback to deliver.  The payload is rendered at
+-- finish time, so a job purged by its result TTL before delivery still has
+-- its callback; hence no foreign key to jobs.
+CREATE TABLE callbacks (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_uuid      uuid NOT NULL,
+    url           text NOT NULL CHECK (length(url) BETWEEN 1 AND 2048),
+    payload       text NOT NULL,
+    attempts      integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at       timestamptz NOT NULL DEFAULT now(),
+    delivered_at  timestamptz,
+    failed_at     timestamptz,           -- gave up (refused, or out of attempts)
+    last_error    text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (delivered_at IS NULL OR failed_at IS NULL)
+);
+CREATE INDEX callbacks_due_idx ON callbacks (next_at)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
+CREATE INDEX callbacks_job_idx ON callbacks (job_uuid);
+
+-- Every delivery attempt, for operators ("why did my callback not come?").
+CREATE TABLE callback_attempts (
+    callback_id   bigint NOT NULL REFERENCES callbacks (id) ON DELETE CASCADE,
+    attempt       integer NOT NULL CHECK (attempt >= 1),
+    at            timestamptz NOT NULL DEFAULT now(),
+    http_status   integer,                -- NULL: no HTTP answer
+    error         text,
+    duration_ms   integer,
+    PRIMARY KEY (callback_id, attempt)
+);
+
+-- The queue surface's status words (seed 002).  A job another surface
+-- created but has not queued yet (ready) shows as queued.
+CREATE OR REPLACE FUNCTION status_002(state job_state) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT CASE state
+        WHEN 'ready'     THEN 'queued'
+        WHEN 'queued'    THEN 'queued'
+        WHEN 'running'   THEN 'running'
+        WHEN 'succeeded' THEN 'done'
+        WHEN 'failed'    THEN 'failed'
+        WHEN 'canceled'  THEN 'canceled'
+    END
+$$;
+
+-- A job as the queue surface shows it, as JSON text: the one rendering used
+-- by docketd's answers and by callbacks, so the two never disagree.  Keys
+-- in the seed's order; result and error only once there is one; the lease
+-- token only for the worker that holds the lease.
+CREATE OR REPLACE FUNCTION queue_job_json(j jobs, with_lease boolean)
+    RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT '{"id":"' || j.uuid::text
+        || '","status":"' || status_002(j.state)
+        || '","priority":' || j.priority
+        || ',"queue":' || to_json(j.queue)::text
+        || ',"params":' || j.params::text
+        || coalesce(',"result":' || j.result::text, '')
+        || coalesce(',"error":' || to_json(j.error)::text, '')
+        || CASE WHEN with_lease AND j.lease_token IS NOT NULL THEN
+               ',"lease_token":"' || j.lease_token::text
+               || '","lease_expires_at":' || to_json(j.lease_expires_at)::text
+           ELSE '' END
+        || '}'
+$$;
+
+-- Put a callback in the outbox if the job asked for one.
+CREATE OR REPLACE FUNCTION queue_outbox(j jobs) RETURNS void
+    LANGUAGE sql
+AS $$
+    INSERT INTO callbacks (job_uuid, url, payload)
+    SELECT j.uuid, j.callback_url, queue_job_json(j, false)
+     WHERE j.callback_url IS NOT NULL
+$$;
+
+-- Enqueue.  Delay, TTL and timeout in seconds (0 delay = ready now; NULL
+-- TTL = keep forever; NULL timeout = none).
+CREATE OR REPLACE FUNCTION queue_enqueue(p_user bigint, p_queue text,
+    p_params jsonb, p_priority integer, p_delay integer, p_ttl integer,
+    p_timeout integer, p_callback text)
+    RETURNS jobs LANGUAGE plpgsql
+AS $$
+DECLARE
+    j jobs;
+BEGIN
+    INSERT INTO jobs (user_id, name, surface, queue, state, priority, params,
+                      run_at, result_ttl, job_timeout, callback_url)
+    VALUES (p_user, p_queue, 'queue', p_queue, 'queued', p_priority,
+            coalesce(p_params, '{}'),
+            now() + make_interval(secs => coalesce(p_delay, 0)),
+            make_interval(secs => p_ttl), make_interval(secs => p_timeout),
+            p_callback)
+    RETURNING * INTO j;
+    IF coalesce(p_delay, 0) = 0 THEN
+        PERFORM pg_notify('docket_queue', j.queue || E'\t' || j.user_id);
+    END IF;
+    RETURN j;
+END
+$$;
+
+-- Lease the next ready job: priority, then the time it became ready.
+-- SKIP LOCKED lets concurrent leases pass each other instead of queueing on
+-- one row.  Each branch is its own statement so each gets its own plan: one
+-- queue walks jobs_ready_idx in order, any queue walks jobs_ready_any_idx.
+CREATE OR REPLACE FUNCTION queue_lease(p_queues text[], p_user bigint,
+    p_lease_secs integer, p_worker text)
+    RETURNS SETOF jobs LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF p_queues IS NULL THEN
+        SELECT id INTO v_id FROM jobs
+         WHERE state = 'queued' AND run_at <= now()
+           AND (p_user IS NULL OR user_id = p_user)
+         ORDER BY priority, run_at, id
+         LIMIT 1 FOR UPDATE SKIP LOCKED;
+    ELSIF cardinality(p_queues) = 1 THEN
+        SELECT id INTO v_id FROM jobs
+         WHERE state = 'queued' AND queue = p_queues[1] AND run_at <= now()
+           AND (p_user IS NULL OR user_id = p_user)
+         ORDER BY priority, run_at, id
+         LIMIT 1 FOR UPDATE SKIP LOCKED;
+    ELSE
+        SELECT id INTO v_id FROM jobs
+         WHERE state = 'queued' AND queue = ANY (p_queues)
+           AND run_at <= now()
+           AND (p_user IS NULL OR user_id = p_user)
+         ORDER BY priority, run_at, id
+         LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF v_id IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    UPDATE jobs SET state = 'running',
+                    lease_token = gen_random_uuid(),
+                    lease_timeout = make_interval(secs => p_lease_secs),
+                    lease_expires_at = now() + make_interval(secs => p_lease_secs),
+                    leased_by = p_worker,
+                    started_at = now(),
+                    deadline_at = now() + job_timeout,
+                    updated_at = now()
+     WHERE id = v_id
+    RETURNING *;
+END
+$$;
+
+-- Heartbeat ('running') or finish ('done', 'failed') a leased job.
+-- outcome: ok | not_found | not_running (its lease expired and it went back
+-- to the queue) | finished | canceled | stale (another lease holds it).
+-- A NULL token is accepted from clients of the seed, which never send one.
+CREATE OR REPLACE FUNCTION queue_update(p_uuid uuid, p_user bigint,
+    p_queues text[], p_token uuid, p_status text, p_result jsonb,
+    OUT outcome text, OUT job jobs)
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF p_status NOT IN ('running', 'done', 'failed') THEN
+        RAISE EXCEPTION 'unknown status %', p_status
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO job FROM jobs
+     WHERE uuid = p_uuid
+       AND (p_user IS NULL OR user_id = p_user)
+       AND (p_queues IS NULL OR queue = ANY (p_queues))
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF job.state = 'canceled' THEN
+        outcome := 'canceled';
+        RETURN;
+    ELSIF job.state IN ('succeeded', 'failed') THEN
+        outcome := 'finished';
+        RETURN;
+    ELSIF job.state <> 'running' THEN
+        outcome := 'not_running';
+        RETURN;
+    ELSIF p_token IS NOT NULL AND p_token <> job.lease_token THEN
+        outcome := 'stale';
+        RETURN;
+    END IF;
+    IF p_status = 'running' THEN
+        UPDATE jobs SET lease_expires_at = now() + lease_timeout,
+                        updated_at = now()
+         WHERE id = job.id
+        RETURNING * INTO job;
+    ELSE
+        UPDATE jobs SET state = CASE p_status WHEN 'done'
+                                THEN 'succeeded' ELSE 'failed' END::job_state,
+                        result = p_result,
+                        lease_token = NULL, lease_expires_at = NULL,
+                        deadline_at = NULL,
+                        finished_at = now(),
+                        purge_at = now() + result_ttl,
+                        updated_at = now()
+         WHERE id = job.id
+        RETURNING * INTO job;
+        PERFORM pg_notify('docket_done', job.uuid::text);
+        PERFORM queue_outbox(job);
+    END IF;
+    outcome := 'ok';
+END
+$$;
+
+-- DELETE on the queue surface.  A running job is canceled and kept, so its
+-- worker's next heartbeat or finish learns why (409); any other job is
+-- deleted with its rows.  job is the row as it was before the change.
+-- outcome: canceled | deleted | not_found
+CREATE OR REPLACE FUNCTION queue_cancel(p_uuid uuid, p_user bigint,
+    OUT outcome text, OUT job jobs)
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    SELECT * INTO job FROM jobs
+     WHERE uuid = p_uuid AND (p_user IS NULL OR user_id = p_user)
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF job.state = 'running' THEN
+        UPDATE jobs SET state = 'canceled', lease_token = NULL,
+                        lease_expires_at = NULL, deadline_at = NULL,
+                        error = 'canceled by its owner',
+                        finished_at = now(),
+                        purge_at = now() + result_ttl,
+                        updated_at = now()
+         WHERE id = job.id
+        RETURNING * INTO job;
+        outcome := 'canceled';
+    ELSE
+        DELETE FROM jobs WHERE id = job.id;
+        outcome := 'deleted';
+    END IF;
+    PERFORM pg_notify('docket_done', job.uuid::text);
+END
+$$;
+
+-- Dispatcher: leases that ran out.  The job goes back to the queue with
+-- attempts + 1, or fails once it has had p_max_attempts leases expire
+-- (a job's own max_attempts wins).  Returns how many of each.
+CREATE OR REPLACE FUNCTION queue_sweep_leases(p_max_attempts integer,
+    OUT requeued integer, OUT failed integer)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    j jobs;
+BEGIN
+    requeued := 0;
+    failed := 0;
+    FOR j IN
+        SELECT * FROM jobs
+         WHERE state = 'running' AND lease_expires_at < now()
+         ORDER BY lease_expires_at
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        IF j.attempts + 1 >= coalesce(j.max_attempts, p_max_attempts) THEN
+            UPDATE jobs SET state = 'failed', attempts = attempts + 1,
+                            lease_token = NULL, lease_expires_at = NULL,
+                            deadline_at = NULL,
+                            error = format('lease expired %s times',
+                                           j.attempts + 1),
+                            finished_at = now(),
+                            purge_at = now() + result_ttl,
+                            updated_at = now()
+             WHERE id = j.id
+            RETURNING * INTO j;
+            PERFORM pg_notify('docket_done', j.uuid::text);
+            PERFORM queue_outbox(j);
+            failed := failed + 1;
+        ELSE
+            UPDATE jobs SET state = 'queued', attempts = attempts + 1,
+                            lease_token = NULL, lease_expires_at = NULL,
+                            deadline_at = NULL, leased_by = NULL,
+                            updated_at = now()
+             WHERE id = j.id;
+            PERFORM pg_notify('docket_queue', j.queue || E'\t' || j.user_id);
+            requeued := requeued + 1;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Dispatcher: running jobs past their job timeout fail.
+CREATE OR REPLACE FUNCTION queue_sweep_timeouts() RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    j jobs;
+    n integer := 0;
+BEGIN
+    FOR j IN
+        SELECT * FROM jobs
+         WHERE state = 'running' AND deadline_at < now()
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        UPDATE jobs SET state = 'failed',
+                        lease_token = NULL, lease_expires_at = NULL,
+                        deadline_at = NULL,
+                        error = format('job timeout: still running after %s',
+                                       j.job_timeout),
+                        finished_at = now(),
+                        purge_at = now() + result_ttl,
+                        updated_at = now()
+         WHERE id = j.id
+        RETURNING * INTO j;
+        PERFORM pg_notify('docket_done', j.uuid::text);
+        PERFORM queue_outbox(j);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- Dispatcher: finished jobs past their result TTL are deleted with their
+-- rows; the caller removes STORE_DIR/<uuid> for each uuid returned.
+CREATE OR REPLACE FUNCTION queue_sweep_expired(p_limit integer)
+    RETURNS SETOF uuid LANGUAGE plpgsql
+AS $$
+DECLARE
+    v uuid;
+BEGIN
+    FOR v IN
+        DELETE FROM jobs WHERE id IN (
+            SELECT id FROM jobs WHERE purge_at < now()
+             ORDER BY purge_at LIMIT p_limit
+               FOR UPDATE SKIP LOCKED)
+        RETURNING uuid
+    LOOP
+        PERFORM pg_notify('docket_done', v::text);
+        RETURN NEXT v;
+    END LOOP;
+END
+$$;
+
+-- Dispatcher: delayed jobs whose time came in (p_since, now()] wake the
+-- waiters of their queue.  Returns now(), the next call's p_since.
+CREATE OR REPLACE FUNCTION queue_notify_due(p_since timestamptz)
+    RETURNS timestamptz LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+    v_now timestamptz := now();
+BEGIN
+    FOR r IN
+        SELECT DISTINCT queue, user_id FROM jobs
+         WHERE state = 'queued' AND run_at > p_since AND run_at <= v_now
+    LOOP
+        PERFORM pg_notify('docket_queue', r.queue || E'\t' || r.user_id);
+    END LOOP;
+    RETURN v_now;
+END
+$$;
+
+-- Dispatcher: callbacks due now, oldest first.
+CREATE OR REPLACE FUNCTION callback_due(p_limit integer)
+    RETURNS TABLE (id bigint, url text, payload text, attempt integer,
+                   job_uuid uuid)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT c.id, c.url, c.payload, c.attempts + 1, c.job_uuid
+      FROM callbacks c
+     WHERE c.delivered_at IS NULL AND c.failed_at IS NULL
+       AND c.next_at <= now()
+     ORDER BY c.next_at, c.id
+     LIMIT p_limit
+$$;
+
+-- Dispatcher: record one delivery attempt.  A 2xx delivers; p_final gives
+-- up at once (a refused URL); otherwise the next try comes after
+-- p_base_secs * 2^(attempts-1), at most p_max_secs, until p_max_attempts.
+CREATE OR REPLACE FUNCTION callback_record(p_id bigint, p_http_status integer,
+    p_error text, p_duration_ms integer, p_final boolean,
+    p_base_secs integer, p_max_secs integer, p_max_attempts integer)
+    RETURNS text LANGUAGE plpgsql
+AS $$
+DECLARE
+    c callbacks;
+    v_ok boolean := p_http_status BETWEEN 200 AND 299;
+BEGIN
+    UPDATE callbacks SET attempts = attempts + 1,
+                         last_error = CASE WHEN v_ok THEN NULL
+                                      ELSE coalesce(p_error, 'HTTP ' || p_http_status) END
+     WHERE id = p_id AND delivered_at IS NULL AND failed_at IS NULL
+    RETURNING * INTO c;
+    IF NOT FOUND THEN
+        RETURN 'gone';
+    END IF;
+    INSERT INTO callback_attempts (callback_id, attempt, http_status, error,
+                                   duration_ms)
+    VALUES (c.id, c.attempts, p_http_status, p_error, p_duration_ms);
+    IF v_ok THEN
+        UPDATE callbacks SET delivered_at = now() WHERE id = c.id;
+        RETURN 'delivered';
+    ELSIF p_final OR c.attempts >= p_max_attempts THEN
+        UPDATE callbacks SET failed_at = now() WHERE id = c.id;
+        RETURN 'failed';
+    END IF;
+    UPDATE callbacks
+       SET next_at = now() + make_interval(secs => least(p_max_secs,
+                         p_base_secs * power(2, c.attempts - 1)))
+     WHERE id = c.id;
+    RETURN 'retry';
+END
+$$;
