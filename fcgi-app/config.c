@@ -68,7 +68,7 @@ static const struct ckey config_keys[] = {
 	LNG(dispatch_interval_ms, 10, 60000, "250"),
 	LNG(queue_max_attempts, 1, 1000, "5"),
 	STR(callback_key, ""),
-	LNG(callback_allow_private, 0, 1, "0"),
+	STR(callback_allow_nets, ""),
 	LNG(callback_timeout, 1, 300, "10"),
 	LNG(callback_max_attempts, 1, 100, "10"),
 	LNG(callback_backoff_base, 1, 3600, "2"),

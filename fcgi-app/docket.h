@@ -176,7 +176,8 @@ struct config {
 	long	 dispatch_interval_ms;
 	long	 queue_max_attempts;	/* expired leases before a job fails */
 	char	 callback_key[256];	/* HMAC key of callback signatures */
-	long	 callback_allow_private;
+	char	 callback_allow_nets[512];	/* CIDRs exempt from the
+						 * private-address refusal */
 	long	 callback_timeout;	/* seconds per delivery attempt */
 	long	 callback_max_attempts;
 	long	 callback_backoff_base;	/* seconds; doubles per attempt */
@@ -242,6 +243,24 @@ int	 store_copy_in(const char *src, const char *dst, uid_t, gid_t,
 	    int64_t *size);
 const char *store_content_type(const char *name);
 void	 store_safe_filename(const char *in, char *out, size_t outlen);
+
+/* ---- callback.c: callback URLs and signatures (the dispatcher sends) -- */
+
+enum cb_url_rc {
+	CB_URL_OK = 0,
+	CB_URL_INVALID,		/* not an absolute http(s) URL we accept */
+	CB_URL_PRIVATE		/* loopback/private/link-local, not allowed */
+};
+
+/*
+ * Check a callback URL as given by a client: syntax (http or https, a
+ * host, no user info, at most 2048 bytes) and, for a literal IP address or
+ * "localhost", the private-address rule with allow_nets exempt (a comma
+ * list of CIDRs, "" for none).  Host names are resolved and checked again
+ * by the dispatcher at delivery.  why gets a sentence for the client.
+ */
+enum cb_url_rc callback_url_check(const char *url, const char *allow_nets,
+	    char *why, size_t whylen);
 
 /* ---- log.c --------------------------------------------------------------- */
 
