@@ -1,7 +1,8 @@
 /*
  * auth.c -- /_auth, the target of nginx's auth_request, and /healthz.
  *
- * /_auth answers 204 with X-Docket-User and X-Docket-Role for a live token
+ * /_auth answers 204 with X-Docket-User, X-Docket-Role and X-Docket-Queues
+ * (a worker token's queues, comma-separated; empty otherwise) for a live token
  * (not revoked, not expired), 401 {"message": "Unauthorized"} otherwise, and
  * 503 when the database cannot say.  nginx caches the 204 answers for a few
  * seconds keyed by the token headers (see nginx/docket.conf.in), which is
@@ -14,10 +15,12 @@
 void
 h_auth(struct req *r)
 {
-	char		 token[TOKEN_MAX_LEN + 1], hash[2 + 64 + 1], hdr[96];
+	char		 token[TOKEN_MAX_LEN + 1], hash[2 + 64 + 1];
+	char		 hdr[128 + WAIT_MAX_QUEUES * 130];
 	const char	*params[1];
 	PGresult	*res = NULL;
 	enum db_rc	 rc;
+	int		 n;
 
 	if (token_from_headers(req_param(r, "HTTP_AUTHORIZATION"),
 	    req_param(r, "HTTP_X_API_TOKEN"), token, sizeof(token)) != 0)
@@ -30,9 +33,16 @@ h_auth(struct req *r)
 	}
 	if (PQntuples(res) != 1)
 		goto unauthorized;
-	snprintf(hdr, sizeof(hdr), "X-Docket-User: %.20s\r\n"
-	    "X-Docket-Role: %.10s\r\n", PQgetvalue(res, 0, 0),
-	    PQgetvalue(res, 0, 1));
+	/* Queue names are plain words (sql/003_queue.sql), safe in a header. */
+	n = snprintf(hdr, sizeof(hdr), "X-Docket-User: %.20s\r\n"
+	    "X-Docket-Role: %.10s\r\nX-Docket-Queues: %s\r\n",
+	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	    PQgetvalue(res, 0, 2));
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		PQclear(res);
+		resp_error(r, 500, "Internal server error", NULL);
+		return;
+	}
 	PQclear(res);
 	resp_send(r, 204, hdr, NULL, NULL, 0);
 	return;

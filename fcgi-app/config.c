@@ -42,7 +42,7 @@ struct ckey {
 static const struct ckey config_keys[] = {
 	STR(listen, "unix:/run/docket/docketd.sock"),
 	LNG(workers, 1, 64, "2"),
-	LNG(threads, 1, 4096, "32"),
+	LNG(threads, 1, 4096, "128"),
 	STR(db, "dbname=docket"),
 	LNG(db_pool, 1, 256, "4"),
 	STR(store_dir, "/var/lib/docket/store"),

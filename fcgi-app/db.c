@@ -28,7 +28,8 @@ struct stmt_def {
 static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PING] = { "ping", "SELECT 1", 1 },
 	[STMT_AUTH] = { "auth",
-	    "SELECT user_id, role FROM api_tokens"
+	    "SELECT user_id, role, array_to_string(queues, ',')"
+	    " FROM api_tokens"
 	    " WHERE token_hash = $1::bytea AND revoked_at IS NULL"
 	    " AND (expires_at IS NULL OR expires_at > now())", 1 },
 	/* One round trip: the job, its objects and their results. */
@@ -77,6 +78,37 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "  ON o.job_id = r.job_id AND o.object_uuid = r.object_uuid"
 	    " WHERE j.uuid = $1::uuid AND r.object_uuid = $2 AND r.kind = $3",
 	    1 },
+	/*
+	 * The queue surface (seed 002): the functions of sql/003_queue.sql.
+	 * A request body goes in whole as jsonb and the SQL takes "params" or
+	 * "result" from it, so numbers and strings reach the table exactly as
+	 * the client wrote them.  Scope: $user NULL = any owner, $queues NULL
+	 * = any queue.
+	 */
+	[STMT_Q_ENQUEUE] = { "q_enqueue",
+	    "SELECT queue_job_json(j, false), j.uuid"
+	    " FROM queue_enqueue($1, $2, ($3::jsonb)->'params', $4, $5, $6, $7,"
+	    " $8) j", 0 },
+	[STMT_Q_GET] = { "q_get",
+	    "SELECT queue_job_json(j, false), j.state IN ('succeeded',"
+	    " 'failed', 'canceled') FROM jobs j"
+	    " WHERE j.uuid = $1::uuid AND ($2::bigint IS NULL OR j.user_id = $2)",
+	    1 },
+	[STMT_Q_LEASE] = { "q_lease",
+	    "SELECT queue_job_json(j, true), j.lease_token"
+	    " FROM queue_lease($1::text[], $2, $3, $4) j", 0 },
+	[STMT_Q_UPDATE] = { "q_update",
+	    "SELECT u.outcome, queue_job_json(u.job, false)"
+	    " FROM queue_update($1::uuid, $2, $3::text[], $4::uuid, $5,"
+	    " ($6::jsonb)->'result') u", 0 },
+	/* FOR UPDATE: a delete and a lease of one job run one after another. */
+	[STMT_Q_LOCK] = { "q_lock",
+	    "SELECT state = 'running' FROM jobs"
+	    " WHERE uuid = $1::uuid AND ($2::bigint IS NULL OR user_id = $2)"
+	    " FOR UPDATE", 0 },
+	[STMT_Q_CANCEL] = { "q_cancel",
+	    "SELECT c.outcome, queue_job_json(c.job, false)"
+	    " FROM queue_cancel($1::uuid, $2) c", 0 },
 };
 
 struct db_conn {

@@ -136,6 +136,7 @@ int	 token_from_headers(const char *authorization, const char *x_api_token,
 #define UUID_STR_LEN 36
 int	 uuid_valid(const char *, size_t);
 int	 object_name_valid(const char *, size_t);
+int	 queue_name_valid(const char *, size_t);
 
 enum object_kind { OBJECT_ORIGINAL = 0, OBJECT_FULL, OBJECT_MIN };
 
@@ -299,6 +300,8 @@ struct req {
 	struct query	 query;
 	int64_t		 user_id;	/* from nginx auth_request, 0 if none */
 	enum role	 role;
+	const char	*queues;	/* FCGX param: a worker token's queues,
+					 * "a,b"; "" or NULL = every queue */
 	struct buf	*out;		/* thread's response buffer, reset here */
 	struct db_conn	*db;		/* checked out on first query */
 	int		 in_tx;
@@ -310,17 +313,26 @@ typedef void (*handler_fn)(struct req *);
 /* request.c */
 void	 request_handle(struct app *, FCGX_Request *, struct buf *out);
 const char *req_param(const struct req *, const char *);
+enum body_rc { BODY_OK = 0, BODY_TOO_LARGE, BODY_READ_ERROR };
+enum body_rc req_read_body(struct req *, size_t max, struct buf *);
 int	 req_base_url(const struct req *, struct buf *);
 int	 req_is_admin(const struct req *);
 
 /* router.c */
 enum route_rc { ROUTE_FOUND = 0, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 
+/* Who may call a route (from nginx's auth_request answer). */
+enum access {
+	ACCESS_PUBLIC = 0,	/* no identity needed */
+	ACCESS_USER,		/* user and admin tokens */
+	ACCESS_LEASE		/* also worker tokens: lease, heartbeat, finish */
+};
+
 struct route {
 	const char	*method;
 	const char	*path;
 	int		 prefix;	/* path is a prefix ("/objects/") */
-	int		 need_user;	/* requires DOCKET_USER from nginx */
+	enum access	 access;
 	handler_fn	 fn;
 };
 
@@ -347,6 +359,12 @@ enum stmt {
 	STMT_OBJECT_FIND,
 	STMT_OBJECT_FETCH,
 	STMT_RESULT_FETCH,
+	STMT_Q_ENQUEUE,
+	STMT_Q_GET,
+	STMT_Q_LEASE,
+	STMT_Q_UPDATE,
+	STMT_Q_LOCK,
+	STMT_Q_CANCEL,
 	STMT__MAX
 };
 
@@ -380,6 +398,7 @@ void	 resp_db_error(struct req *, enum db_rc);
 #define WAIT_MAX_QUEUES	16
 
 enum wait_kind { WAIT_JOB, WAIT_RESULT };
+enum wait_rc { WAIT_WOKEN = 0, WAIT_TIMEOUT, WAIT_STOPPING };
 
 struct waiter {
 	enum wait_kind	 kind;
@@ -391,14 +410,16 @@ struct waiter {
 	char		 uuid[UUID_STR_LEN + 1];
 	/* private to waiter.c */
 	int		 woken;
+	char		 note[192];	/* the docket_queue payload that woke it */
 	pthread_cond_t	 cv;
 	struct waiter	*prev, *next;
 };
 
 int	 waiter_start(const struct config *);
 void	 waiter_stop(void);
+int	 waiter_stopping(void);
 void	 waiter_add(struct waiter *);
-int	 waiter_sleep(struct waiter *, const struct timespec *deadline);
+enum wait_rc waiter_sleep(struct waiter *, const struct timespec *deadline);
 void	 waiter_remove(struct waiter *);
 
 /* dispatcher.c: lease expiry, timeouts, result TTL, callbacks. */

@@ -34,8 +34,9 @@ die_usage(void)
 {
 	fprintf(stderr,
 	    "usage: docketctl [-c config] migrate\n"
-	    "       docketctl [-c config] token create USER [--admin] "
-	    "[--email ADDR] [--ttl SECONDS]\n"
+	    "       docketctl [-c config] token create USER [--admin | "
+	    "--worker [--queue Q]...]\n"
+	    "           [--email ADDR] [--ttl SECONDS]\n"
 	    "       docketctl [-c config] token revoke TOKEN\n"
 	    "       docketctl [-c config] job add --user USER --name NAME "
 	    "FILE...\n"
@@ -238,17 +239,31 @@ static int
 cmd_token_create(int argc, char **argv)
 {
 	const char	*user = NULL, *email = NULL, *role = "user";
-	const char	*params[4];
+	const char	*params[5];
 	char		 token[TOKEN_LEN + 1], hash[2 + 64 + 1], ttl[24] = "";
-	char		 user_id[24];
+	char		 user_id[24], queues[16 * 130 + 3];
+	size_t		 qlen = 0, nqueues = 0;
 	int64_t		 secs;
 	PGresult	*res;
-	int		 i;
+	int		 i, n;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--admin") == 0)
 			role = "admin";
-		else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--worker") == 0)
+			role = "worker";
+		else if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc) {
+			/* Array literal "{a,b}": names need no quoting. */
+			i++;
+			if (!queue_name_valid(argv[i], strlen(argv[i])))
+				return fail("%s: not a queue name (1 to 128 "
+				    "letters, digits and ._:-)", argv[i]);
+			if (++nqueues > 16)
+				return fail("at most 16 queues per token");
+			n = snprintf(queues + qlen, sizeof(queues) - qlen,
+			    "%s%s", qlen ? "," : "{", argv[i]);
+			qlen += (size_t)n;
+		} else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
 			email = argv[++i];
 		else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
 			if (parse_int64(argv[++i], 1, INT32_MAX, &secs) !=
@@ -262,6 +277,10 @@ cmd_token_create(int argc, char **argv)
 	}
 	if (user == NULL)
 		die_usage();
+	if (nqueues > 0 && strcmp(role, "worker") != 0)
+		return fail("--queue is for --worker tokens");
+	if (nqueues > 0)
+		snprintf(queues + qlen, sizeof(queues) - qlen, "}");
 	if (token_generate(token) != 0)
 		return fail("no randomness available");
 	token_hash_bytea(token, hash);
@@ -281,11 +300,12 @@ cmd_token_create(int argc, char **argv)
 	params[1] = hash;
 	params[2] = role;
 	params[3] = ttl[0] ? ttl : NULL;
+	params[4] = nqueues > 0 ? queues : NULL;
 	if ((res = q("INSERT INTO api_tokens"
-	    " (user_id, token_hash, role, expires_at)"
+	    " (user_id, token_hash, role, expires_at, queues)"
 	    " VALUES ($1, $2::bytea, $3::token_role,"
-	    "  now() + make_interval(secs => $4::double precision))",
-	    4, params)) == NULL)
+	    "  now() + make_interval(secs => $4::double precision),"
+	    "  $5::text[])", 5, params)) == NULL)
 		return 1;
 	PQclear(res);
 	if (exec_ok("COMMIT") != 0)

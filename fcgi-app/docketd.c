@@ -167,6 +167,10 @@ worker_main(const struct config *cfg)
 			_exit(1);
 		}
 	pthread_attr_destroy(&attr);
+	if (waiter_start(cfg) != 0) {
+		log_msg(LOG_ERR, "cannot start the LISTEN thread");
+		_exit(1);
+	}
 	log_msg(LOG_INFO, "worker ready: %ld threads, %ld db connections",
 	    cfg->threads, cfg->db_pool);
 
@@ -174,6 +178,8 @@ worker_main(const struct config *cfg)
 		continue;
 	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
 	FCGX_ShutdownPending();
+	/* Long-polls answer at once instead of holding the drain. */
+	waiter_stop();
 	drain(cfg->shutdown_grace);
 	log_msg(LOG_INFO, "worker stopped");
 	/*

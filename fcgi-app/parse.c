@@ -362,3 +362,22 @@ object_path_parse(const char *path, struct object_ref *ref)
 		return -1;
 	return 0;
 }
+
+/*
+ * A queue name: a letter or digit, then up to 127 of letters, digits and
+ * "._:-" -- the jobs_queue_name CHECK of sql/003_queue.sql.  Such names need
+ * no quoting in a PostgreSQL array literal or a NOTIFY payload.
+ */
+int
+queue_name_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n < 1 || n > 128 || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != ':' && s[i] != '-')
+			return 0;
+	return 1;
+}

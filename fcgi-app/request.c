@@ -70,7 +70,33 @@ req_identity(struct req *r)
 	if ((r->role = role_parse(req_param(r, "DOCKET_ROLE"))) == ROLE_NONE)
 		return -1;
 	r->user_id = uid;
+	r->queues = req_param(r, "DOCKET_QUEUES");
 	return 0;
+}
+
+/*
+ * Read the request body into b, at most max bytes.  The stream is read to
+ * its end even when the body is too large, so that the connection stays
+ * usable for nginx's next request.
+ */
+enum body_rc
+req_read_body(struct req *r, size_t max, struct buf *b)
+{
+	char	 chunk[8192];
+	int	 n;
+	int	 too_large = 0;
+
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), r->fcgi->in)) > 0) {
+		if (too_large || b->len + (size_t)n > max) {
+			too_large = 1;
+			continue;
+		}
+		if (buf_append(b, chunk, (size_t)n) != 0)
+			return BODY_READ_ERROR;
+	}
+	if (FCGX_GetError(r->fcgi->in) != 0)
+		return BODY_READ_ERROR;
+	return too_large ? BODY_TOO_LARGE : BODY_OK;
 }
 
 void
@@ -123,10 +149,16 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 
 	/*
 	 * nginx always sets the identity on authenticated locations; reaching
-	 * one without it means a misconfigured proxy, and we deny.
+	 * one without it means a misconfigured proxy, and we deny.  Worker
+	 * tokens lease and finish jobs and see nothing else.
 	 */
-	if (rt->need_user && req_identity(&r) != 0) {
+	if (rt->access != ACCESS_PUBLIC && req_identity(&r) != 0) {
 		resp_error(&r, 401, "Unauthorized", NULL);
+		goto out;
+	}
+	if (r.role == ROLE_WORKER && rt->access != ACCESS_LEASE) {
+		resp_error(&r, 403, "Worker tokens may only lease, heartbeat "
+		    "and finish jobs", NULL);
 		goto out;
 	}
 	rt->fn(&r);

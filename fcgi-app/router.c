@@ -10,19 +10,29 @@
 
 #include "docket.h"
 
+#define PUB	ACCESS_PUBLIC
+#define USR	ACCESS_USER
+#define LSE	ACCESS_LEASE
+
 static const struct route routes[] = {
-	{ "GET",    "/healthz",                    0, 0, h_healthz },
-	{ "GET",    "/_auth",                      0, 0, h_auth },
-	{ "POST",   "/_auth",                      0, 0, h_auth },
-	{ "PUT",    "/_auth",                      0, 0, h_auth },
-	{ "DELETE", "/_auth",                      0, 0, h_auth },
-	{ "HEAD",   "/_auth",                      0, 0, h_auth },
-	{ "GET",    "/objects/",                   1, 0, h_object_get },
-	{ "HEAD",   "/objects/",                   1, 0, h_object_get },
-	{ "GET",    "/api/v1/jobs/get",            0, 1, h_jobs_get },
-	{ "GET",    "/api/v1/jobs/list",           0, 1, h_jobs_list },
-	{ "GET",    "/api/v1/jobs/get-object-url", 0, 1, h_jobs_object_url },
-	{ "DELETE", "/api/v1/jobs/delete",         0, 1, h_jobs_delete },
+	{ "GET",    "/healthz",                    0, PUB, h_healthz },
+	{ "GET",    "/_auth",                      0, PUB, h_auth },
+	{ "POST",   "/_auth",                      0, PUB, h_auth },
+	{ "PUT",    "/_auth",                      0, PUB, h_auth },
+	{ "DELETE", "/_auth",                      0, PUB, h_auth },
+	{ "HEAD",   "/_auth",                      0, PUB, h_auth },
+	{ "GET",    "/objects/",                   1, PUB, h_object_get },
+	{ "HEAD",   "/objects/",                   1, PUB, h_object_get },
+	{ "GET",    "/api/v1/jobs/get",            0, USR, h_jobs_get },
+	{ "GET",    "/api/v1/jobs/list",           0, USR, h_jobs_list },
+	{ "GET",    "/api/v1/jobs/get-object-url", 0, USR, h_jobs_object_url },
+	{ "DELETE", "/api/v1/jobs/delete",         0, USR, h_jobs_delete },
+	{ "POST",   "/api/v1/queue/jobs",          0, USR, h_queue_enqueue },
+	{ "GET",    "/api/v1/queue/jobs/",         1, USR, h_queue_get },
+	{ "PUT",    "/api/v1/queue/jobs/",         1, LSE, h_queue_update },
+	{ "DELETE", "/api/v1/queue/jobs/",         1, USR, h_queue_delete },
+	{ "POST",   "/api/v1/queue/want_job",      0, LSE, h_queue_want },
+	{ "POST",   "/api/v1/queue/want_job/",     0, LSE, h_queue_want },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
