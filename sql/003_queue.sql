@@ -194,7 +194,7 @@ CREATE OR REPLACE FUNCTION queue_update(p_uuid uuid, p_user bigint,
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF p_status NOT IN ('running', 'done', 'failed') THEN
+    IF p_status IS NULL OR p_status NOT IN ('running', 'done', 'failed') THEN
         RAISE EXCEPTION 'unknown status %', p_status
             USING ERRCODE = '22023';
     END IF;
