@@ -13,6 +13,10 @@
  * are done (at most shutdown_grace seconds) and exits; threads idle on a
  * kept-alive nginx connection are not waited for.  The master exits once
  * all workers have.
+ *
+ * With `dispatcher = 1` the master also forks the dispatcher (dispatcher.c),
+ * restarts it like a worker and sends it SIGTERM on stop; it takes no
+ * requests.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +35,7 @@
 #endif
 
 #include "docket.h"
+#include "callback.h"
 
 #define MAX_WORKERS	64
 #define LISTEN_BACKLOG	1024
@@ -216,6 +221,29 @@ spawn(const struct config *cfg)
 }
 
 /*
+ * The dispatcher (dispatcher.c) is a child like the workers, restarted
+ * like them, but it serves no FastCGI: it must not hold the listener, or
+ * a stopping master's shutdown() would leave a socket open behind it.
+ */
+static pid_t
+spawn_dispatcher(const struct config *cfg)
+{
+	pid_t	 pid = fork();
+
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &master_mask, NULL);
+		close(listen_fd);
+		listen_fd = -1;
+		dispatcher_main(cfg);
+	}
+	if (pid < 0)
+		log_msg(LOG_ERR, "fork (dispatcher): %s", strerror(errno));
+	return pid;
+}
+
+/*
  * Open "unix:PATH" or "tcp:HOST:PORT" (libfcgi's ":PORT" / "HOST:PORT").
  * A unix socket is made 0660: nginx reaches it through the group.
  */
@@ -246,10 +274,13 @@ main(int argc, char *argv[])
 {
 	struct config	 cfg;
 	struct signer	 check;
+	struct cb_nets	 nets;
+	unsigned char	 cbkey[CB_KEY_MAX];
+	size_t		 cbkeylen;
 	struct sigaction sa;
 	sigset_t	 block;
-	pid_t		 pids[MAX_WORKERS], pid;
-	time_t		 started[MAX_WORKERS];
+	pid_t		 pids[MAX_WORKERS], pid, disp = -1;
+	time_t		 started[MAX_WORKERS], disp_started = 0;
 	char		 err[512], unix_path[sizeof(cfg.listen)];
 	const char	*path = NULL;
 	long		 i, alive;
@@ -273,6 +304,17 @@ main(int argc, char *argv[])
 	}
 	/* Refuse to start with bad keys rather than 500 on every download. */
 	if (signer_init(&check, cfg.signing_keys, cfg.signing_key_id, err,
+	    sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "config: %s", err);
+		return 1;
+	}
+	/* The same for the callback settings (enqueue checks, dispatcher). */
+	if (cb_key_parse(cfg.callback_key, cbkey, &cbkeylen) != 0) {
+		log_msg(LOG_ERR, "config: callback_key must be empty or 64 to "
+		    "128 hex digits");
+		return 1;
+	}
+	if (cb_nets_parse(cfg.callback_allow_nets, &nets, err,
 	    sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "config: %s", err);
 		return 1;
@@ -303,8 +345,13 @@ main(int argc, char *argv[])
 		pids[i] = spawn(&cfg);
 		started[i] = time(NULL);
 	}
+	if (cfg.dispatcher) {
+		disp = spawn_dispatcher(&cfg);
+		disp_started = time(NULL);
+	}
 	log_msg(LOG_INFO, "docketd listening on %s: %ld workers x %ld "
-	    "threads", cfg.listen, cfg.workers, cfg.threads);
+	    "threads%s", cfg.listen, cfg.workers, cfg.threads,
+	    cfg.dispatcher ? ", dispatcher" : "");
 
 	while (!got_stop) {
 		sigsuspend(&master_mask);
@@ -312,6 +359,16 @@ main(int argc, char *argv[])
 			continue;
 		got_child = 0;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == disp) {
+				log_msg(LOG_WARN, "dispatcher %d exited "
+				    "(status %d); restarting", (int)pid,
+				    status);
+				if (time(NULL) - disp_started < 1)
+					sleep(1);
+				disp = spawn_dispatcher(&cfg);
+				disp_started = time(NULL);
+				continue;
+			}
 			for (i = 0; i < cfg.workers && pids[i] != pid; i++)
 				continue;
 			if (i == cfg.workers)
@@ -334,9 +391,14 @@ main(int argc, char *argv[])
 	for (i = 0; i < cfg.workers; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
+	if (disp > 0)
+		kill(disp, SIGTERM);
 	deadline = time(NULL) + cfg.shutdown_grace + 5;
-	for (alive = cfg.workers; alive > 0 && time(NULL) < deadline;) {
+	for (alive = cfg.workers + (disp > 0); alive > 0 &&
+	    time(NULL) < deadline;) {
 		pid = waitpid(-1, &status, WNOHANG);
+		if (pid > 0 && pid == disp)
+			disp = -1;
 		if (pid > 0)
 			alive--;
 		else if (pid < 0 && errno == ECHILD)
@@ -346,6 +408,8 @@ main(int argc, char *argv[])
 	}
 	for (i = 0; alive > 0 && i < cfg.workers; i++)
 		kill(pids[i], SIGKILL);
+	if (disp > 0)
+		kill(disp, SIGKILL);
 	if (unix_path[0] != '\0')
 		unlink(unix_path);
 	log_msg(LOG_INFO, "docketd stopped");
