@@ -40,6 +40,7 @@ our @EXPORT = qw(
     store_dir count_files repo_root stack_cmd user_id_of
     expect_json expect_error is_json_ct header describe
     decode_json encode_json parse_utc_date png_bytes
+    fresh_connection
 );
 
 my $JSON = JSON::PP->new->utf8->canonical;
@@ -482,6 +483,17 @@ sub parse_utc_date {
     return undef unless defined $s
         && $s =~ /\A(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.\d{9} UTC\z/;
     return eval { timegm($6, $5, $4, $3, $2 - 1, $1) };
+}
+
+
+# fresh_connection(): the next request opens a new HTTPS connection.  Call
+# it first thing in a forked child: the kept-alive connection inherited from
+# the parent is the parent's.  The old one is kept (never destroyed here), so
+# no TLS close is sent on the parent's socket from the child.
+my @inherited;
+sub fresh_connection {
+    push @inherited, $http if $http;
+    undef $http;
 }
 
 1;
