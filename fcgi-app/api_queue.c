@@ -431,6 +431,8 @@ h_queue_get(struct req *r)
 		deadline_in(&deadline, wait);
 	}
 	for (;;) {
+		if (waiting)
+			waiter_consume(&w);
 		if ((rc = db_exec(r, STMT_Q_GET, 2, params, &res)) != DB_OK) {
 			q_db_error(r, rc);
 			goto out;
@@ -447,6 +449,10 @@ h_queue_get(struct req *r)
 		if (waiter_sleep(&w, &deadline) != WAIT_WOKEN ||
 		    deadline_passed(&deadline))
 			last = 1;
+		if (req_peer_closed(r)) {
+			q_error(r, 499, "The client went away", NULL);
+			goto out;
+		}
 	}
 	buf_puts(r->out, PQgetvalue(res, 0, 0));
 	resp_json(r, 200, NULL);
@@ -596,6 +602,8 @@ h_queue_want(struct req *r)
 		deadline_in(&deadline, block);
 	}
 	for (;;) {
+		if (waiting)
+			waiter_consume(&w);
 		if ((rc = db_exec(r, STMT_Q_LEASE, 4, params, &res)) != DB_OK) {
 			q_db_error(r, rc);
 			goto out;
@@ -608,6 +616,12 @@ h_queue_want(struct req *r)
 		if (waiter_sleep(&w, &deadline) != WAIT_WOKEN ||
 		    deadline_passed(&deadline))
 			last = 1;
+		/* Nobody would receive a job leased now; the wake-up it
+		 * carries goes to the next waiter. */
+		if (req_peer_closed(r)) {
+			q_error(r, 499, "The client went away", NULL);
+			goto out;
+		}
 	}
 	if (PQntuples(res) == 0) {
 		resp_send(r, 204, NULL, NULL, NULL, 0);

@@ -317,6 +317,7 @@ enum body_rc { BODY_OK = 0, BODY_TOO_LARGE, BODY_READ_ERROR };
 enum body_rc req_read_body(struct req *, size_t max, struct buf *);
 int	 req_base_url(const struct req *, struct buf *);
 int	 req_is_admin(const struct req *);
+int	 req_peer_closed(const struct req *);
 
 /* router.c */
 enum route_rc { ROUTE_FOUND = 0, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
@@ -420,6 +421,7 @@ void	 waiter_stop(void);
 int	 waiter_stopping(void);
 void	 waiter_add(struct waiter *);
 enum wait_rc waiter_sleep(struct waiter *, const struct timespec *deadline);
+void	 waiter_consume(struct waiter *);
 void	 waiter_remove(struct waiter *);
 
 /* dispatcher.c: lease expiry, timeouts, result TTL, callbacks. */

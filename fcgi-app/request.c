@@ -8,6 +8,7 @@
  * auth_request answer; a client header can never produce those names, as
  * FastCGI turns headers into HTTP_* params.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,22 @@ req_base_url(const struct req *r, struct buf *b)
 		host = "localhost";
 	return buf_printf(b, "%s://%.255s",
 	    (https != NULL && *https != '\0') ? "https" : "http", host);
+}
+
+/*
+ * Has nginx closed this request's connection?  It does when the client goes
+ * away (fastcgi_ignore_client_abort off), and a long-poll must then not
+ * lease a job that nobody will receive.
+ */
+int
+req_peer_closed(const struct req *r)
+{
+	struct pollfd	 p = { .fd = r->fcgi->ipcFd,
+			       .events = POLLIN | POLLRDHUP };
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 static enum role

@@ -27,6 +27,7 @@ static const struct {
 	{ 409, "Conflict" },
 	{ 413, "Payload Too Large" },
 	{ 414, "URI Too Long" },
+	{ 499, "Client Closed Request" },
 	{ 500, "Internal Server Error" },
 	{ 503, "Service Unavailable" },
 };

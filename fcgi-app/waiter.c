@@ -255,8 +255,9 @@ waiter_add(struct waiter *w)
 
 /*
  * Sleep until woken or the deadline (CLOCK_MONOTONIC).  A wake-up that came
- * while the caller was busy is not lost: it returns at once.  Returns
- * WAIT_WOKEN, WAIT_TIMEOUT or WAIT_STOPPING.  The wake-up is consumed.
+ * while the caller was busy is not lost: it returns at once.  The wake-up
+ * stays on the waiter until waiter_consume, so a caller that gives up
+ * instead of acting on it (its client left) passes it on in waiter_remove.
  */
 enum wait_rc
 waiter_sleep(struct waiter *w, const struct timespec *deadline)
@@ -271,10 +272,18 @@ waiter_sleep(struct waiter *w, const struct timespec *deadline)
 		rc = WAIT_STOPPING;
 	else if (!w->woken)
 		rc = WAIT_TIMEOUT;
+	pthread_mutex_unlock(&W.mu);
+	return rc;
+}
+
+/* The caller is about to look (lease, read): the wake-up is used. */
+void
+waiter_consume(struct waiter *w)
+{
+	pthread_mutex_lock(&W.mu);
 	w->woken = 0;
 	w->note[0] = '\0';
 	pthread_mutex_unlock(&W.mu);
-	return rc;
 }
 
 /* Unregister; an unused job wake-up goes to the next matching waiter. */

@@ -81,6 +81,26 @@ sub want_blocking {
     is(scalar(grep { $_->[1] == 204 } @res), 2, 'the other two time out with 204');
 }
 
+# A waiter whose client went away leases nothing: the job goes to the next.
+{
+    my $q = qn('gone');
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        fresh_connection();
+        eval { want_blocking($q, 20) };
+        POSIX::_exit(0);
+    }
+    sleep 0.7;
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+    sleep 0.3;                              # nginx closes its upstream connection
+    my $id = enqueue({ queue => $q });
+    sleep 0.3;
+    my $r = api(POST => "/api/v1/queue/want_job?queue=$q", token => $tok);
+    is($r->{status}, 200, 'after a waiting client was killed, the job is still there');
+    is($r->{json}{id}, $id, 'and leased by the next want_job');
+}
+
 # ---- Block-For that times out -------------------------------------------------
 {
     my $t0 = time;
