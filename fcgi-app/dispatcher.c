@@ -54,12 +54,13 @@
  * in ASCII, a key no other user of pg_advisory_lock is likely to pick.
  */
 #define DISPATCH_LOCK_KEY	"110429572130164"
-#define EXPIRED_BATCH		"100"
+#define EXPIRED_BATCH		100
 #define EXPIRED_ROUNDS		10	/* batches per tick at most */
 #define CALLBACK_BATCH		"16"
 #define RESOLVE_MAX		16	/* pinned addresses per delivery */
 #define ERROR_MAX		300	/* bytes of error text recorded */
 #define STOP_WAIT_MS		900
+#define ERROR_WAIT_MS		5000	/* after a failed sweep: no log flood */
 
 /* ---- statements -------------------------------------------------------- */
 
@@ -267,7 +268,7 @@ sweep(struct sweeper *sw)
 {
 	const struct config *cfg = sw->cfg;
 	const char	*p[1];
-	char		 maxatt[24];
+	char		 maxatt[24], batch[24];
 	PGresult	*res;
 	long		 requeued, failed, n, expired = 0;
 	int		 round;
@@ -292,7 +293,8 @@ sweep(struct sweeper *sw)
 		log_msg(LOG_INFO, "job timeout: %ld running jobs failed", n);
 
 	/* A backlog (the dispatcher was down) drains a few batches a tick. */
-	p[0] = EXPIRED_BATCH;
+	snprintf(batch, sizeof(batch), "%d", EXPIRED_BATCH);
+	p[0] = batch;
 	for (round = 0; round < EXPIRED_ROUNDS; round++) {
 		if ((res = dexec(&sw->db, DS_EXPIRED, 1, p)) == NULL)
 			return -1;
@@ -300,7 +302,7 @@ sweep(struct sweeper *sw)
 		n = PQntuples(res);
 		expired += n;
 		PQclear(res);
-		if (n < atol(EXPIRED_BATCH))
+		if (n < EXPIRED_BATCH)
 			break;
 	}
 	if (expired != 0)
@@ -363,7 +365,8 @@ lost:
 		__atomic_store_n(&active, 0, __ATOMIC_SEQ_CST);
 		return 1000;
 	}
-	return sw->cfg->dispatch_interval_ms;
+	/* An SQL error (a missing migration?) repeats: do not flood the log. */
+	return ERROR_WAIT_MS;
 }
 
 /* ---- callbacks (second thread) ------------------------------------------ */
@@ -715,7 +718,7 @@ dispatcher_main(const struct config *cfg)
 	struct timespec	 ts;
 	char		 err[256];
 	long		 wait_ms;
-	int		 sig, have_thread = 0;
+	int		 sig;
 
 	/* "docketd-disp" in ps and /proc/PID/comm: workers stay "docketd". */
 	prctl(PR_SET_NAME, "docketd-disp", 0, 0, 0);
@@ -760,7 +763,6 @@ dispatcher_main(const struct config *cfg)
 		log_msg(LOG_ERR, "dispatcher: pthread_create failed");
 		_exit(1);
 	}
-	have_thread = 1;
 	log_msg(LOG_INFO, "dispatcher started");
 
 	for (;;) {
@@ -772,7 +774,7 @@ dispatcher_main(const struct config *cfg)
 			break;
 	}
 
-	if (have_thread && stop_callbacks()) {
+	if (stop_callbacks()) {
 		pthread_join(thread, NULL);
 		dconn_close(&d.db);
 		curl_easy_cleanup(d.curl);

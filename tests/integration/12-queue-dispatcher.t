@@ -370,6 +370,9 @@ sub check_signature {
     chmod 0755, $tmp;
     my $sock = "$tmp/docketd.sock";
     my $log = "$ENV{DOCKET_DIR}/log/docketd-standby.log";
+    # A fresh log: lines of an earlier run must not count.
+    open(my $trunc, '>', $log) or die "write $log: $!";
+    close $trunc;
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         $ENV{DOCKET_LISTEN} = "unix:$sock";
