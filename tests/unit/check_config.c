@@ -107,7 +107,7 @@ check_defaults(const struct config *c)
 {
 	ck_assert_str_eq(c->listen, "unix:/run/docket/docketd.sock");
 	ck_assert_int_eq(c->workers, 2);
-	ck_assert_int_eq(c->threads, 32);
+	ck_assert_int_eq(c->threads, 128);
 	ck_assert_str_eq(c->db, "dbname=docket");
 	ck_assert_int_eq(c->db_pool, 4);
 	ck_assert_str_eq(c->store_dir, "/var/lib/docket/store");
@@ -119,6 +119,13 @@ check_defaults(const struct config *c)
 	ck_assert_int_eq(c->url_expires_max, 604800);
 	ck_assert_int_eq(c->jobs_list_max, 1000);
 	ck_assert_int_eq(c->shutdown_grace, 30);
+	ck_assert_int_eq(c->queue_body_max, 1048576);
+	ck_assert_int_eq(c->queue_lease_default, 300);
+	ck_assert_int_eq(c->queue_lease_max, 86400);
+	ck_assert_int_eq(c->queue_block_max, 50);
+	ck_assert_int_eq(c->queue_wait_max, 50);
+	ck_assert_int_eq(c->queue_max_attempts, 5);
+	ck_assert_int_eq(c->dispatcher, 1);
 }
 
 /* ---- defaults and the config path --------------------------------------- */
@@ -269,7 +276,11 @@ START_TEST(test_errors)
 	    "in 1..64");
 	load_bad(write_conf("workers = 65\n"), "1..64");
 	load_bad(write_conf("workers = -1\n"), "1..64");
-	load_bad(write_conf("threads = 1025\n"), "threads");
+	load_bad(write_conf("threads = 4097\n"), "threads");
+	load_bad(write_conf("queue_block_max = 3601\n"), "queue_block_max");
+	load_bad(write_conf("queue_lease_default = 0\n"), "queue_lease_default");
+	load_bad(write_conf("queue_lease_default = 100\nqueue_lease_max = 99\n"),
+	    "queue_lease_default exceeds queue_lease_max");
 	load_bad(write_conf("db_pool = 257\n"), "db_pool");
 	load_bad(write_conf("url_expires_max = 0\n"), "url_expires_max");
 	load_bad(write_conf("url_expires_default = 604801\n"),

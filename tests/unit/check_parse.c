@@ -532,6 +532,43 @@ END_TEST
 
 /* ---- object_path_parse ----------------------------------------------------- */
 
+/* ---- queue_name_valid: the jobs_queue_name CHECK, in C ----------------- */
+
+static int
+qv(const char *s)
+{
+	return queue_name_valid(s, strlen(s));
+}
+
+START_TEST(test_queue_name_valid)
+{
+	char	 name[130];
+
+	ck_assert_int_eq(qv("default"), 1);
+	ck_assert_int_eq(qv("a"), 1);
+	ck_assert_int_eq(qv("9"), 1);
+	ck_assert_int_eq(qv("thumbs.v2_hi-pri:eu"), 1);
+	ck_assert_int_eq(qv(""), 0);
+	ck_assert_int_eq(qv("-lead"), 0);
+	ck_assert_int_eq(qv(".lead"), 0);
+	ck_assert_int_eq(qv("_lead"), 0);
+	ck_assert_int_eq(qv("a b"), 0);
+	ck_assert_int_eq(qv("a,b"), 0);		/* the X-Docket-Queues separator */
+	ck_assert_int_eq(qv("a\tb"), 0);	/* the NOTIFY payload separator */
+	ck_assert_int_eq(qv("a/b"), 0);
+	ck_assert_int_eq(qv("a\"b"), 0);
+	ck_assert_int_eq(qv("a{b}"), 0);	/* array literal syntax */
+	ck_assert_int_eq(qv("caf\xc3\xa9"), 0);
+	ck_assert_int_eq(queue_name_valid("a\0b", 3), 0);
+	memset(name, 'q', 128);
+	name[128] = '\0';
+	ck_assert_int_eq(qv(name), 1);
+	name[128] = 'q';
+	name[129] = '\0';
+	ck_assert_int_eq(qv(name), 0);
+}
+END_TEST
+
 START_TEST(test_object_path_good)
 {
 	struct object_ref r;
@@ -642,6 +679,7 @@ parse_suite(void)
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_uuid_valid);
 	tcase_add_test(tc, test_object_name_valid);
+	tcase_add_test(tc, test_queue_name_valid);
 	tcase_add_test(tc, test_object_path_good);
 	tcase_add_test(tc, test_object_path_bad);
 	suite_add_tcase(s, tc);
