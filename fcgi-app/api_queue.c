@@ -279,6 +279,27 @@ scope_owner(const struct req *r, struct scope *s)
 	}
 }
 
+/*
+ * Wake waiters: after the commit, in a statement of its own, and only when
+ * some thread of this docketd waits for that kind of news (waiter.c; the
+ * top of sql/003_queue.sql says why not inside the transaction).  A failed
+ * NOTIFY costs a waiter its early wake-up, not the job: it looks again at
+ * its deadline.
+ */
+static void
+notify(struct req *r, enum wait_kind kind, const char *payload)
+{
+	const char	*params[2];
+	PGresult	*res = NULL;
+
+	if (!r->app->cfg->queue_notify_always && !waiter_any(kind))
+		return;
+	params[0] = kind == WAIT_JOB ? "docket_queue" : "docket_done";
+	params[1] = payload;
+	if (db_exec(r, STMT_Q_NOTIFY, 2, params, &res) == DB_OK)
+		PQclear(res);
+}
+
 static void
 deadline_in(struct timespec *ts, int64_t seconds)
 {
@@ -309,7 +330,7 @@ h_queue_enqueue(struct req *r)
 	struct buf	 body, loc;
 	const char	*params[8], *callback;
 	char		 user[24], prio[24], delay[24], ttl[24], timeout[24];
-	char		 why[160], queue[129], hdr[512];
+	char		 why[160], queue[129], hdr[512], note[160];
 	PGresult	*res = NULL;
 	enum db_rc	 rc;
 	int64_t		 n;
@@ -388,6 +409,10 @@ h_queue_enqueue(struct req *r)
 	}
 	snprintf(hdr, sizeof(hdr), "Location: %s\r\n", buf_cstr(&loc));
 	buf_puts(r->out, PQgetvalue(res, 0, 0));
+	if (strcmp(delay, "0") == 0) {
+		snprintf(note, sizeof(note), "%s\t%s", queue, user);
+		notify(r, WAIT_JOB, note);
+	}
 	resp_json(r, 202, hdr);
 out:
 	PQclear(res);
@@ -732,6 +757,8 @@ h_queue_update(struct req *r)
 			goto out;
 		}
 	buf_puts(r->out, PQgetvalue(res, 0, 1));
+	if (strcmp(status, "running") != 0)
+		notify(r, WAIT_RESULT, uuid);
 	resp_json(r, 200, NULL);
 out:
 	PQclear(res);
@@ -789,6 +816,7 @@ h_queue_delete(struct req *r)
 		log_msg(LOG_ERR, "delete job %s: %s left behind: %m", uuid,
 		    trash);
 	buf_puts(r->out, PQgetvalue(res, 0, 1));
+	notify(r, WAIT_RESULT, uuid);
 	resp_json(r, 200, NULL);
 	goto out;
 fail:

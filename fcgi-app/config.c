@@ -63,6 +63,7 @@ static const struct ckey config_keys[] = {
 	LNG(queue_delay_max, 0, 31536000, "2592000"),
 	LNG(queue_ttl_max, 0, 315360000, "31536000"),
 	LNG(queue_job_timeout_max, 1, 31536000, "604800"),
+	LNG(queue_notify_always, 0, 1, "0"),
 	/* the dispatcher */
 	LNG(dispatcher, 0, 1, "1"),
 	LNG(dispatch_interval_ms, 10, 60000, "250"),

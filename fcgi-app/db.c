@@ -109,6 +109,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_Q_CANCEL] = { "q_cancel",
 	    "SELECT c.outcome, queue_job_json(c.job, false)"
 	    " FROM queue_cancel($1::uuid, $2) c", 0 },
+	/* A transaction of its own, after the change committed: see the top
+	 * of sql/003_queue.sql for why not inside it. */
+	[STMT_Q_NOTIFY] = { "q_notify", "SELECT pg_notify($1, $2)", 0 },
 };
 
 struct db_conn {

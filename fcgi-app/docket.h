@@ -173,6 +173,7 @@ struct config {
 	long	 queue_delay_max;
 	long	 queue_ttl_max;
 	long	 queue_job_timeout_max;
+	long	 queue_notify_always;	/* 1: NOTIFY even with no local waiter */
 	long	 dispatcher;		/* 1: docketd runs the dispatcher */
 	long	 dispatch_interval_ms;
 	long	 queue_max_attempts;	/* expired leases before a job fails */
@@ -366,6 +367,7 @@ enum stmt {
 	STMT_Q_UPDATE,
 	STMT_Q_LOCK,
 	STMT_Q_CANCEL,
+	STMT_Q_NOTIFY,
 	STMT__MAX
 };
 
@@ -416,7 +418,12 @@ struct waiter {
 	struct waiter	*prev, *next;
 };
 
-int	 waiter_start(const struct config *);
+#define DOCKET_MAX_WORKERS	64
+
+int	 waiter_shared_init(void);
+void	 waiter_slot_reset(int slot);
+int	 waiter_start(const struct config *, int slot);
+int	 waiter_any(enum wait_kind);
 void	 waiter_stop(void);
 int	 waiter_stopping(void);
 void	 waiter_add(struct waiter *);

@@ -37,7 +37,7 @@
 #include "docket.h"
 #include "callback.h"
 
-#define MAX_WORKERS	64
+#define MAX_WORKERS	DOCKET_MAX_WORKERS
 #define LISTEN_BACKLOG	1024
 
 static int		 listen_fd = -1;
@@ -129,7 +129,7 @@ drain(long grace)
 }
 
 static void
-worker_main(const struct config *cfg)
+worker_main(const struct config *cfg, int slot)
 {
 	struct app	 app;
 	pthread_t	 thread;
@@ -172,7 +172,7 @@ worker_main(const struct config *cfg)
 			_exit(1);
 		}
 	pthread_attr_destroy(&attr);
-	if (waiter_start(cfg) != 0) {
+	if (waiter_start(cfg, slot) != 0) {
 		log_msg(LOG_ERR, "cannot start the LISTEN thread");
 		_exit(1);
 	}
@@ -205,15 +205,16 @@ worker_main(const struct config *cfg)
 static sigset_t	 master_mask;	/* the mask before the master blocked */
 
 static pid_t
-spawn(const struct config *cfg)
+spawn(const struct config *cfg, int slot)
 {
-	pid_t	 pid = fork();
+	pid_t	 pid;
 
-	if (pid == 0) {
+	waiter_slot_reset(slot);
+	if ((pid = fork()) == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &master_mask, NULL);
-		worker_main(cfg);
+		worker_main(cfg, slot);
 	}
 	if (pid < 0)
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
@@ -341,8 +342,12 @@ main(int argc, char *argv[])
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, &master_mask);
 
+	if (waiter_shared_init() != 0) {
+		log_msg(LOG_ERR, "mmap: %s", strerror(errno));
+		return 1;
+	}
 	for (i = 0; i < cfg.workers; i++) {
-		pids[i] = spawn(&cfg);
+		pids[i] = spawn(&cfg, (int)i);
 		started[i] = time(NULL);
 	}
 	if (cfg.dispatcher) {
@@ -381,7 +386,7 @@ main(int argc, char *argv[])
 				sleep(1);
 			else
 				quick_deaths = 0;
-			pids[i] = spawn(&cfg);
+			pids[i] = spawn(&cfg, (int)i);
 			started[i] = time(NULL);
 		}
 	}

@@ -20,9 +20,19 @@
  * asleep.  A docket_done notification wakes every waiter of that job.
  * When the listener (re)connects, notifications may have been missed, so
  * it wakes everybody once and they look for themselves.
+ *
+ * The NOTIFYs of enqueue and finish are sent by docketd after the commit,
+ * and only when some thread of this docketd waits (waiter_any): the worker
+ * processes count their waiters in a shared page the master maps before it
+ * forks them.  A waiter counts itself before its first look at the
+ * database, and a request checks the count after its commit, so either the
+ * request sees the waiter and notifies, or the waiter's look comes after
+ * the commit and finds the job.  A killed worker's slot is zeroed when the
+ * master starts its replacement.
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +49,55 @@ static struct {
 	pthread_t	 thread;
 	int		 running;
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .pipe = { -1, -1 } };
+
+/* Waiting threads per worker process and kind; shared by all of them. */
+struct waiter_counts {
+	int	 n[DOCKET_MAX_WORKERS][2];	/* [slot][enum wait_kind] */
+};
+
+static struct waiter_counts *counts;	/* MAP_SHARED, from the master */
+static int		 my_slot;
+
+/* Master, before forking: the page every worker counts its waiters in. */
+int
+waiter_shared_init(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof(*counts), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	counts = p;
+	return 0;
+}
+
+/* Master, before starting a worker in slot: its predecessor's waiters died
+ * with it. */
+void
+waiter_slot_reset(int slot)
+{
+	if (counts != NULL)
+		__atomic_store_n(&counts->n[slot][WAIT_JOB], 0, __ATOMIC_SEQ_CST);
+	if (counts != NULL)
+		__atomic_store_n(&counts->n[slot][WAIT_RESULT], 0,
+		    __ATOMIC_SEQ_CST);
+}
+
+/* Does any thread of this docketd wait for kind?  (Without the shared page,
+ * as in a test harness, assume so.) */
+int
+waiter_any(enum wait_kind kind)
+{
+	int	 i;
+
+	if (counts == NULL)
+		return 1;
+	for (i = 0; i < DOCKET_MAX_WORKERS; i++)
+		if (__atomic_load_n(&counts->n[i][kind], __ATOMIC_SEQ_CST) > 0)
+			return 1;
+	return 0;
+}
 
 /* Does a docket_queue payload "queue\tuser" concern this waiter? */
 static int
@@ -205,9 +264,10 @@ listen_thread(void *arg)
 }
 
 int
-waiter_start(const struct config *cfg)
+waiter_start(const struct config *cfg, int slot)
 {
 	W.cfg = cfg;
+	my_slot = slot;
 	if (pipe(W.pipe) != 0)
 		return -1;
 	if (pthread_create(&W.thread, NULL, listen_thread, NULL) != 0)
@@ -242,6 +302,9 @@ waiter_add(struct waiter *w)
 	pthread_condattr_destroy(&ca);
 	w->woken = 0;
 	w->note[0] = '\0';
+	if (counts != NULL)
+		__atomic_add_fetch(&counts->n[my_slot][w->kind], 1,
+		    __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&W.mu);
 	w->next = NULL;
 	w->prev = W.tail;
@@ -306,6 +369,9 @@ waiter_remove(struct waiter *w)
 		wake_one_job_waiter(note);
 	}
 	pthread_mutex_unlock(&W.mu);
+	if (counts != NULL)
+		__atomic_sub_fetch(&counts->n[my_slot][w->kind], 1,
+		    __ATOMIC_SEQ_CST);
 	pthread_cond_destroy(&w->cv);
 }
 
