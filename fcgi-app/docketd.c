@@ -404,6 +404,10 @@ main(int argc, char *argv[])
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0 && pid == disp)
 			disp = -1;
+		/* Forget reaped workers: their pids may be reused. */
+		for (i = 0; pid > 0 && i < cfg.workers; i++)
+			if (pids[i] == pid)
+				pids[i] = -1;
 		if (pid > 0)
 			alive--;
 		else if (pid < 0 && errno == ECHILD)
@@ -412,7 +416,8 @@ main(int argc, char *argv[])
 			usleep(20000);
 	}
 	for (i = 0; alive > 0 && i < cfg.workers; i++)
-		kill(pids[i], SIGKILL);
+		if (pids[i] > 0)
+			kill(pids[i], SIGKILL);
 	if (disp > 0)
 		kill(disp, SIGKILL);
 	if (unix_path[0] != '\0')

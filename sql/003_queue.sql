@@ -249,7 +249,8 @@ $$;
 
 -- DELETE on the queue surface.  A running job is canceled and kept, so its
 -- worker's next heartbeat or finish learns why (409); any other job is
--- deleted with its rows.  job is the row as it was before the change.
+-- deleted with its rows.  job is the canceled row, or the deleted row as it
+-- was.
 -- outcome: canceled | deleted | not_found
 CREATE OR REPLACE FUNCTION queue_cancel(p_uuid uuid, p_user bigint,
     OUT outcome text, OUT job jobs)
