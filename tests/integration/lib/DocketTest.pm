@@ -338,8 +338,24 @@ sub user_id_of {
 
 my $http;
 
+# HTTP::Tiny writes a request's headers and its body separately; without
+# TCP_NODELAY, Nagle's algorithm holds the body until the server's delayed
+# ACK, ~40 ms on every POST and PUT.
+{
+    package DocketTest::Tiny;
+    use parent -norequire, 'HTTP::Tiny';
+    use Socket qw(IPPROTO_TCP TCP_NODELAY);
+    sub _open_handle {
+        my $self = shift;
+        my $h = $self->SUPER::_open_handle(@_);
+        setsockopt($h->{fh}, IPPROTO_TCP, TCP_NODELAY, 1)
+            or die "setsockopt TCP_NODELAY: $!";
+        return $h;
+    }
+}
+
 sub _http {
-    $http //= HTTP::Tiny->new(
+    $http //= DocketTest::Tiny->new(
         verify_SSL   => 1,
         SSL_options  => { SSL_ca_file => env_required('DOCKET_CA') },
         max_redirect => 0,
