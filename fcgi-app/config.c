@@ -44,7 +44,7 @@ static const struct ckey config_keys[] = {
 	LNG(workers, 1, 64, "2"),
 	LNG(threads, 1, 4096, "128"),
 	STR(db, "dbname=docket"),
-	LNG(db_pool, 1, 256, "4"),
+	LNG(db_pool, 1, 256, "8"),
 	STR(store_dir, "/var/lib/docket/store"),
 	STR(sql_dir, DOCKET_SQL_DIR),
 	STR(base_url, ""),

@@ -186,7 +186,7 @@ sub want_blocking {
     is($r->{status}, 200, 'an ordinary request while 24 want_jobs wait');
     cmp_ok($dt, '<', 1, sprintf('is answered at once (%.0f ms): the waiters hold no pooled connection', 1000 * $dt));
     my $during = $conns->();
-    my ($workers, $pool) = ($ENV{DOCKET_WORKERS} || 2, $ENV{DOCKET_DB_POOL} || 4);
+    my ($workers, $pool) = ($ENV{DOCKET_WORKERS} || 2, $ENV{DOCKET_DB_POOL} || 8);
     cmp_ok($during, '<=', $workers * $pool,
            "docketd has at most workers x db_pool ($workers x $pool) connections with 24 waiters ($during)");
     my @res = map { $_->() } @waits;

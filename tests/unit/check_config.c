@@ -109,7 +109,7 @@ check_defaults(const struct config *c)
 	ck_assert_int_eq(c->workers, 2);
 	ck_assert_int_eq(c->threads, 128);
 	ck_assert_str_eq(c->db, "dbname=docket");
-	ck_assert_int_eq(c->db_pool, 4);
+	ck_assert_int_eq(c->db_pool, 8);
 	ck_assert_str_eq(c->store_dir, "/var/lib/docket/store");
 	ck_assert_str_eq(c->sql_dir, DOCKET_SQL_DIR);
 	ck_assert_str_eq(c->base_url, "");
