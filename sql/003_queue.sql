@@ -307,12 +307,21 @@ BEGIN
 END
 $$;
 
+-- The sweeps below run every dispatch_interval_ms over partial indexes that
+-- every job passes through (running, queued).  Until VACUUM, those indexes
+-- keep an entry for each job that has left the state; a plain index scan
+-- marks such entries dead the first time it meets them and skips them
+-- after, a bitmap scan visits their heap rows again on every tick (measured:
+-- 75,000-100,000 dead entries and 6 ms per sweep during a 2,000 jobs/s
+-- run).  Hence SET enable_bitmapscan = off on each sweep function.
+
 -- Dispatcher: leases that ran out.  The job goes back to the queue with
 -- attempts + 1, or fails once it has had p_max_attempts leases expire
 -- (a job's own max_attempts wins).  Returns how many of each.
 CREATE OR REPLACE FUNCTION queue_sweep_leases(p_max_attempts integer,
     OUT requeued integer, OUT failed integer)
     LANGUAGE plpgsql
+    SET enable_bitmapscan = off
 AS $$
 DECLARE
     j jobs;
@@ -355,6 +364,7 @@ $$;
 -- Dispatcher: running jobs past their job timeout fail.
 CREATE OR REPLACE FUNCTION queue_sweep_timeouts() RETURNS integer
     LANGUAGE plpgsql
+    SET enable_bitmapscan = off
 AS $$
 DECLARE
     j jobs;
@@ -387,6 +397,7 @@ $$;
 -- rows; the caller removes STORE_DIR/<uuid> for each uuid returned.
 CREATE OR REPLACE FUNCTION queue_sweep_expired(p_limit integer)
     RETURNS SETOF uuid LANGUAGE plpgsql
+    SET enable_bitmapscan = off
 AS $$
 DECLARE
     v uuid;
@@ -408,6 +419,7 @@ $$;
 -- waiters of their queue.  Returns now(), the next call's p_since.
 CREATE OR REPLACE FUNCTION queue_notify_due(p_since timestamptz)
     RETURNS timestamptz LANGUAGE plpgsql
+    SET enable_bitmapscan = off
 AS $$
 DECLARE
     r record;
