@@ -318,6 +318,29 @@ deadline_passed(const struct timespec *ts)
 }
 
 /*
+ * Between two looks of a long-poll: give the pool connection back, sleep
+ * until woken or the deadline, and set *last when the next look is the
+ * final one (deadline passed, or the worker is stopping).  A client that
+ * has gone gets no further look -- a job leased for it would reach nobody --
+ * and the wake-up it holds passes to the next waiter in waiter_remove.
+ * Returns -1 after answering 499, else 0.
+ */
+static int
+longpoll_wait(struct req *r, struct waiter *w,
+    const struct timespec *deadline, int *last)
+{
+	db_release(r);
+	if (waiter_sleep(w, deadline) != WAIT_WOKEN ||
+	    deadline_passed(deadline))
+		*last = 1;
+	if (req_peer_closed(r)) {
+		q_error(r, 499, "The client went away", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * POST /api/v1/queue/jobs {"queue": Q, "params": {...}}
  * 202 with Location and the job.
  */
@@ -470,14 +493,8 @@ h_queue_get(struct req *r)
 			break;
 		PQclear(res);
 		res = NULL;
-		db_release(r);
-		if (waiter_sleep(&w, &deadline) != WAIT_WOKEN ||
-		    deadline_passed(&deadline))
-			last = 1;
-		if (req_peer_closed(r)) {
-			q_error(r, 499, "The client went away", NULL);
+		if (longpoll_wait(r, &w, &deadline, &last) != 0)
 			goto out;
-		}
 	}
 	buf_puts(r->out, PQgetvalue(res, 0, 0));
 	resp_json(r, 200, NULL);
@@ -637,16 +654,8 @@ h_queue_want(struct req *r)
 			break;
 		PQclear(res);
 		res = NULL;
-		db_release(r);
-		if (waiter_sleep(&w, &deadline) != WAIT_WOKEN ||
-		    deadline_passed(&deadline))
-			last = 1;
-		/* Nobody would receive a job leased now; the wake-up it
-		 * carries goes to the next waiter. */
-		if (req_peer_closed(r)) {
-			q_error(r, 499, "The client went away", NULL);
+		if (longpoll_wait(r, &w, &deadline, &last) != 0)
 			goto out;
-		}
 	}
 	if (PQntuples(res) == 0) {
 		resp_send(r, 204, NULL, NULL, NULL, 0);
