@@ -315,6 +315,28 @@ $$;
 -- 75,000-100,000 dead entries and 6 ms per sweep during a 2,000 jobs/s
 -- run).  Hence SET enable_bitmapscan = off on each sweep function.
 
+-- Dispatcher: fail a running job on docket's own account (its leases kept
+-- expiring, or it ran past its timeout): the lease goes, the reason stays in
+-- error, and its Wait-Result waiters and its callback are told.
+CREATE OR REPLACE FUNCTION queue_fail(p_id bigint, p_attempts integer,
+    p_reason text) RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    j jobs;
+BEGIN
+    UPDATE jobs SET state = 'failed', attempts = attempts + p_attempts,
+                    lease_token = NULL, lease_expires_at = NULL,
+                    deadline_at = NULL, error = p_reason,
+                    finished_at = now(), purge_at = now() + result_ttl,
+                    updated_at = now()
+     WHERE id = p_id
+    RETURNING * INTO j;
+    PERFORM pg_notify('docket_done', j.uuid::text);
+    PERFORM queue_outbox(j);
+END
+$$;
+
 -- Dispatcher: leases that ran out.  The job goes back to the queue with
 -- attempts + 1, or fails once it has had p_max_attempts leases expire
 -- (a job's own max_attempts wins).  Returns how many of each.
@@ -335,18 +357,8 @@ BEGIN
            FOR UPDATE SKIP LOCKED
     LOOP
         IF j.attempts + 1 >= coalesce(j.max_attempts, p_max_attempts) THEN
-            UPDATE jobs SET state = 'failed', attempts = attempts + 1,
-                            lease_token = NULL, lease_expires_at = NULL,
-                            deadline_at = NULL,
-                            error = format('lease expired %s times',
-                                           j.attempts + 1),
-                            finished_at = now(),
-                            purge_at = now() + result_ttl,
-                            updated_at = now()
-             WHERE id = j.id
-            RETURNING * INTO j;
-            PERFORM pg_notify('docket_done', j.uuid::text);
-            PERFORM queue_outbox(j);
+            PERFORM queue_fail(j.id, 1, format('lease expired %s times',
+                                                j.attempts + 1));
             failed := failed + 1;
         ELSE
             UPDATE jobs SET state = 'queued', attempts = attempts + 1,
@@ -375,18 +387,8 @@ BEGIN
          WHERE state = 'running' AND deadline_at < now()
            FOR UPDATE SKIP LOCKED
     LOOP
-        UPDATE jobs SET state = 'failed',
-                        lease_token = NULL, lease_expires_at = NULL,
-                        deadline_at = NULL,
-                        error = format('job timeout: still running after %s',
-                                       j.job_timeout),
-                        finished_at = now(),
-                        purge_at = now() + result_ttl,
-                        updated_at = now()
-         WHERE id = j.id
-        RETURNING * INTO j;
-        PERFORM pg_notify('docket_done', j.uuid::text);
-        PERFORM queue_outbox(j);
+        PERFORM queue_fail(j.id, 0, format('job timeout: still running '
+                                           'after %s', j.job_timeout));
         n := n + 1;
     END LOOP;
     RETURN n;
