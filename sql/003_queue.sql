@@ -417,8 +417,11 @@ BEGIN
 END
 $$;
 
--- Dispatcher: delayed jobs whose time came in (p_since, now()] wake the
--- waiters of their queue.  Returns now(), the next call's p_since.
+-- Dispatcher: jobs that became ready in (p_since, now()] and are still
+-- queued wake the waiters of their queue: delayed jobs coming due, and the
+-- backstop for a wake-up docketd did not send (it died between its commit
+-- and its NOTIFY, or the waiter is on another docketd).  Returns now(), the
+-- next call's p_since.
 CREATE OR REPLACE FUNCTION queue_notify_due(p_since timestamptz)
     RETURNS timestamptz LANGUAGE plpgsql
     SET enable_bitmapscan = off
