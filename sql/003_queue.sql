@@ -432,7 +432,10 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT DISTINCT queue, user_id FROM jobs
-         WHERE state = 'queued' AND run_at > p_since AND run_at <= v_now
+         WHERE state = 'queued' AND run_at <= v_now
+           -- A second of overlap: an enqueue that started before the last
+           -- tick but committed after it is announced now.
+           AND run_at > p_since - interval '1 second'
     LOOP
         PERFORM pg_notify('docket_queue', r.queue || E'\t' || r.user_id);
     END LOOP;

@@ -78,7 +78,8 @@ sub want_blocking {
     my @got = map { eval { decode_json($_->[2])->{id} } } grep { $_->[1] == 200 } @res;
     is(scalar @got, 3, 'three of five waiters get a job');
     is_deeply([sort @got], [sort keys %ids], 'each job exactly once');
-    is(scalar(grep { $_->[1] == 204 } @res), 2, 'the other two time out with 204');
+    is(scalar(grep { $_->[1] == 204 } @res), 2, 'the other two time out with 204')
+        or diag(explain([grep { $_->[1] != 200 } @res]));
 }
 
 # A waiter whose client went away leases nothing: the job goes to the next.
@@ -120,6 +121,26 @@ sub want_blocking {
     is($r->{status}, 200, 'a blocked want_job gets a delayed job');
     is($r->{json}{id}, $id, 'the delayed job');
     ok($dt >= 0.9 && $dt < 3, sprintf('once its delay is over (%.2f s)', $dt));
+}
+
+# ---- a job committed without a NOTIFY (docketd died in between, or another
+# docketd took it): the dispatcher's tick announces it -------------------------
+{
+    my $q = qn('backstop');
+    my $wait = in_child(sub { want_blocking($q, 10) });
+    sleep 0.5;
+    my $t0 = time;
+    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c',
+        "INSERT INTO jobs (user_id, name, surface, queue, state)"
+        . " SELECT user_id, '$q', 'queue', '$q', 'queued' FROM api_tokens"
+        . " WHERE token_hash = sha256(convert_to('$tok', 'UTF8'))"
+        . " RETURNING uuid");
+    die "psql: $err" if $rc;
+    chomp $out;
+    my ($t1, $status, $body) = @{ $wait->() };
+    is($status, 200, 'a job inserted without NOTIFY reaches a blocked want_job');
+    is(eval { decode_json($body)->{id} }, $out, 'the very job');
+    cmp_ok($t1 - $t0, '<', 1.5, sprintf('within a dispatcher tick or so (%.0f ms)', 1000 * ($t1 - $t0)));
 }
 
 # ---- Wait-Result --------------------------------------------------------------
