@@ -425,7 +425,6 @@ void	 waiter_slot_reset(int slot);
 int	 waiter_start(const struct config *, int slot);
 int	 waiter_any(enum wait_kind);
 void	 waiter_stop(void);
-int	 waiter_stopping(void);
 void	 waiter_add(struct waiter *);
 enum wait_rc waiter_sleep(struct waiter *, const struct timespec *deadline);
 void	 waiter_consume(struct waiter *);

@@ -374,14 +374,3 @@ waiter_remove(struct waiter *w)
 		    __ATOMIC_SEQ_CST);
 	pthread_cond_destroy(&w->cv);
 }
-
-int
-waiter_stopping(void)
-{
-	int	 s;
-
-	pthread_mutex_lock(&W.mu);
-	s = W.stopping;
-	pthread_mutex_unlock(&W.mu);
-	return s;
-}
