@@ -148,6 +148,25 @@ struct object_ref {
 int	 object_path_parse(const char *path, struct object_ref *);
 const char *object_kind_name(enum object_kind);
 
+/* ---- iso8601.c: date-times and durations of listing filters ----------- */
+
+enum iso_rc {
+	ISO_OK = 0,
+	ISO_EMPTY,
+	ISO_SYNTAX,		/* not the grammar */
+	ISO_RANGE,		/* a field out of range (month 13, Feb 30) */
+	ISO_NO_ZONE,		/* a date-time without Z or an offset */
+	ISO_NO_TIME		/* a date without a time */
+};
+
+struct iso_duration {
+	int64_t	 years, months, weeks, days;
+	int64_t	 hours, minutes, seconds, micros;
+};
+
+enum iso_rc iso_datetime_parse(const char *, int64_t *us_since_epoch);
+enum iso_rc iso_duration_parse(const char *, struct iso_duration *);
+
 /* ---- config.c ---------------------------------------------------------- */
 
 struct config {
