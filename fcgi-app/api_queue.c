@@ -42,27 +42,18 @@ struct scope {
 static void
 q_error(struct req *r, int status, const char *message, const char *field)
 {
-	struct jw	 w;
-
-	buf_reset(r->out);
-	jw_init(&w, r->out);
-	jw_obj_open(&w);
-	JW_KSTR(&w, "message", message);
-	if (field != NULL)
-		JW_KSTR(&w, "field", field);
-	jw_obj_close(&w);
-	resp_json(r, status, NULL);
+	resp_error_detail(r, status, message, "field", field);
 }
 
+/* A 400 from PostgreSQL here means it refused the body's JSON (jsonb is
+ * stricter than json-c about \u0000 and lone surrogates). */
 static void
 q_db_error(struct req *r, enum db_rc rc)
 {
 	int	 status = db_http_status(rc);
 
-	q_error(r, status, status == 503 ? "Service unavailable" :
-	    status == 400 ? "The request body is not valid JSON for this "
-	    "request" : status == 409 ? "Conflict" : "Internal server error",
-	    NULL);
+	q_error(r, status, status == 400 ? "The request body is not valid "
+	    "JSON for this request" : db_error_message(status), NULL);
 }
 
 /*

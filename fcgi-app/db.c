@@ -393,12 +393,26 @@ db_http_status(enum db_rc rc)
 	}
 }
 
+/* The short message a client sees for a database outcome's status. */
+const char *
+db_error_message(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad request";
+	case 409:
+		return "Conflict";
+	case 503:
+		return "Service unavailable";
+	default:
+		return "Internal server error";
+	}
+}
+
 void
 resp_db_error(struct req *r, enum db_rc rc)
 {
 	int	 status = db_http_status(rc);
 
-	resp_error(r, status, status == 503 ? "Service unavailable" :
-	    status == 409 ? "Conflict" : status == 400 ? "Bad request" :
-	    "Internal server error", NULL);
+	resp_error(r, status, db_error_message(status), NULL);
 }

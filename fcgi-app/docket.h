@@ -366,6 +366,9 @@ void	 resp_send(struct req *, int status, const char *headers,
 void	 resp_json(struct req *, int status, const char *headers);
 void	 resp_error(struct req *, int status, const char *message,
 	    const char *param);
+void	 resp_error_detail(struct req *, int status, const char *message,
+	    const char *key, const char *value);
+const char *db_error_message(int status);
 const char *http_reason(int status);
 
 /* db.c: the statement catalogue, the per-process pool, SQLSTATE mapping. */

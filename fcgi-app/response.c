@@ -93,11 +93,14 @@ resp_json(struct req *r, int status, const char *headers)
 }
 
 /*
- * The error body of the jobs surface (seed 001): {"message": ...} and, for
- * a parameter error, "affected_query_parameter".  Reuses r->out.
+ * A JSON error body: {"message": ...} and, when value is not NULL, one more
+ * member naming what was wrong.  Each surface picks the key its document
+ * uses (seed 001: "affected_query_parameter"; the queue: "field").  Reuses
+ * r->out.
  */
 void
-resp_error(struct req *r, int status, const char *message, const char *param)
+resp_error_detail(struct req *r, int status, const char *message,
+    const char *key, const char *value)
 {
 	struct jw	 w;
 
@@ -105,9 +108,18 @@ resp_error(struct req *r, int status, const char *message, const char *param)
 	jw_init(&w, r->out);
 	jw_obj_open(&w);
 	jw_kstr(&w, "message", message);
-	if (param != NULL)
-		jw_kstr(&w, "affected_query_parameter", param);
+	if (value != NULL)
+		jw_kstr(&w, key, value);
 	jw_obj_close(&w);
 	resp_send(r, status, NULL, "application/json", buf_cstr(r->out),
 	    r->out->len);
+}
+
+/* The error body of the jobs surface (seed 001) and of docketd's own
+ * answers (404, 405, 401). */
+void
+resp_error(struct req *r, int status, const char *message, const char *param)
+{
+	resp_error_detail(r, status, message, "affected_query_parameter",
+	    param);
 }

@@ -77,11 +77,10 @@ waiter_shared_init(void)
 void
 waiter_slot_reset(int slot)
 {
-	if (counts != NULL)
-		__atomic_store_n(&counts->n[slot][WAIT_JOB], 0, __ATOMIC_SEQ_CST);
-	if (counts != NULL)
-		__atomic_store_n(&counts->n[slot][WAIT_RESULT], 0,
-		    __ATOMIC_SEQ_CST);
+	if (counts == NULL)
+		return;
+	__atomic_store_n(&counts->n[slot][WAIT_JOB], 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&counts->n[slot][WAIT_RESULT], 0, __ATOMIC_SEQ_CST);
 }
 
 /* Does any thread of this docketd wait for kind?  (Without the shared page,

@@ -13,6 +13,7 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use lib 'tests/integration/lib';
 use DocketFCGI qw(fcgi_connect fcgi_request);
+use DocketTest qw(start_docketd);
 
 for my $v (qw(DOCKET_DIR DOCKET_CONFIG DOCKET_CTL)) {
     die "$v is not set: run this through tests/run\n" unless $ENV{$v};
@@ -30,17 +31,7 @@ like($uid, qr/^\d+$/, 'user id known');
 
 # The second docketd.
 my $sock = "$tmp/docketd.sock";
-my $docketd = "$ENV{DOCKET_DIR}/bin/docketd";
-my $pid = fork() // die;
-if ($pid == 0) {
-    $ENV{DOCKET_LISTEN} = "unix:$sock";
-    $ENV{DOCKET_WORKERS} = 1;
-    $ENV{DOCKET_THREADS} = 2;
-    $ENV{ASAN_OPTIONS} = "log_path=$ENV{DOCKET_DIR}/log/asan";
-    $ENV{UBSAN_OPTIONS} = "print_stacktrace=1:log_path=$ENV{DOCKET_DIR}/log/ubsan";
-    open(STDERR, '>>', "$ENV{DOCKET_DIR}/log/docketd-graceful.log");
-    exec($docketd, '-c', $ENV{DOCKET_CONFIG}) or die "exec: $!";
-}
+my $pid = start_docketd($sock, "$ENV{DOCKET_DIR}/log/docketd-graceful.log");
 my $t0 = time;
 sleep 0.05 until -S $sock || time - $t0 > 10;
 ok(-S $sock, 'second docketd listens');

@@ -99,31 +99,11 @@ sub lock_holders {
     return grep { length } split /\n/, $out;
 }
 
-my $pidfile = "$ENV{DOCKET_DIR}/run/docketd.pid";
-sub master_pid {
-    open(my $fh, '<', $pidfile) or die "cannot read $pidfile: $!";
-    my $p = <$fh> // '';
-    $p =~ s/\s+//g;
-    $p =~ /\A\d+\z/ or die "$pidfile holds '$p'";
-    return $p;
-}
-sub comm {
-    my ($p) = @_;
-    open(my $fh, '<', "/proc/$p/comm") or return '';
-    my $c = <$fh> // '';
-    chomp $c;
-    return $c;
-}
-sub dispatchers {
-    my ($m) = @_;
-    my ($rc, $out, $err) = run_cmd('pgrep', '-P', $m);
-    die "pgrep -P $m: $err" if $rc > 1;
-    return grep { comm($_) eq 'docketd-disp' } grep { /\A\d+\z/ } split /\s+/, $out;
-}
+sub dispatchers { grep { proc_comm($_) eq 'docketd-disp' } docketd_children($_[0]) }
 
 # ---- one dispatcher, holding the lock, not holding the listener ---------------
 
-my $master = master_pid();
+my $master = docketd_master();
 my @disp = dispatchers($master);
 is(scalar @disp, 1, "docketd's master ($master) has one dispatcher child (docketd-disp)")
     or BAIL_OUT('no dispatcher: is dispatcher = 1?');
@@ -373,16 +353,7 @@ sub check_signature {
     # A fresh log: lines of an earlier run must not count.
     open(my $trunc, '>', $log) or die "write $log: $!";
     close $trunc;
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        $ENV{DOCKET_LISTEN} = "unix:$sock";
-        $ENV{DOCKET_WORKERS} = 1;
-        $ENV{DOCKET_THREADS} = 2;
-        $ENV{ASAN_OPTIONS} = "log_path=$ENV{DOCKET_DIR}/log/asan";
-        $ENV{UBSAN_OPTIONS} = "print_stacktrace=1:log_path=$ENV{DOCKET_DIR}/log/ubsan";
-        open(STDERR, '>>', $log) or die;
-        exec("$ENV{DOCKET_DIR}/bin/docketd", '-c', $ENV{DOCKET_CONFIG}) or die "exec: $!";
-    }
+    my $pid = start_docketd($sock, $log);
     my $standby_logged = sub {
         open(my $fh, '<', $log) or return 0;
         return scalar grep { /dispatcher standing by/ } <$fh>;

@@ -44,32 +44,9 @@ my $base = base_url();
 my $logdir = File::Temp->newdir('docket-qconc-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
 # ---- docketd processes ------------------------------------------------------
-my $pidfile = "$ENV{DOCKET_DIR}/run/docketd.pid";
-sub master_pid {
-    open(my $fh, '<', $pidfile) or die "cannot read $pidfile: $!";
-    my $p = <$fh> // '';
-    $p =~ s/\s+//g;
-    $p =~ /\A\d+\z/ or die "$pidfile holds '$p'";
-    return $p;
-}
-sub slurp_proc {
-    my ($p, $what) = @_;
-    open(my $fh, '<', "/proc/$p/$what") or return '';
-    local $/;
-    my $s = <$fh> // '';
-    $s =~ s/\0/ /g;
-    return $s;
-}
 # The FastCGI workers among the master's children: not the dispatcher.
-sub docketd_workers {
-    my ($m) = @_;
-    my ($rc, $out, $err) = run_cmd('pgrep', '-P', $m);
-    die "pgrep -P $m: $err" if $rc > 1;
-    return sort { $a <=> $b }
-           grep { slurp_proc($_, 'comm') !~ /disp/ }
-           grep { /\A\d+\z/ } split /\s+/, $out;
-}
-my $master = master_pid();
+sub docketd_workers { grep { proc_comm($_) !~ /disp/ } docketd_children($_[0]) }
+my $master = docketd_master();
 my @dworkers_before = docketd_workers($master);
 cmp_ok(scalar @dworkers_before, '>=', 1, "docketd has worker processes (@dworkers_before)");
 
@@ -166,7 +143,7 @@ for my $p (keys %alive) {
 
 my $back = wait_until(sub { my @d = docketd_workers($master); @d == @dworkers_before }, 10, 0.2);
 ok($back, 'the docketd master replaced its killed workers');
-is(master_pid(), $master, 'the docketd master is the same process');
+is(docketd_master(), $master, 'the docketd master is the same process');
 
 # ---- what happened -------------------------------------------------------------
 my (%acked, @unacked, %bad_enq);

@@ -16,21 +16,8 @@ my ($tok, $user) = new_user_token('dbrestart');
 my $job = add_job(user => $user, files => ['r.txt']);
 my $id = $job->{id};
 
-my $pidfile = "$ENV{DOCKET_DIR}/run/docketd.pid";
-sub master_pid {
-    open(my $fh, '<', $pidfile) or die "cannot read $pidfile: $!";
-    my $p = <$fh> // '';
-    $p =~ s/\s+//g;
-    $p =~ /\A\d+\z/ or die "$pidfile holds '$p'";
-    return $p;
-}
-sub workers {
-    my $m = master_pid();
-    my ($rc, $out) = run_cmd('pgrep', '-P', $m);
-    return sort { $a <=> $b } grep { /\A\d+\z/ } split /\s+/, $out;
-}
-my $master = master_pid();
-my @workers_before = workers();
+my $master = docketd_master();
+my @workers_before = docketd_children(docketd_master());
 
 sub get  { api(GET => "/api/v1/jobs/get?job-id=$id", token => $_[0] // $tok) }
 sub list { api(GET => '/api/v1/jobs/list', token => $_[0] // $tok) }
@@ -58,8 +45,8 @@ for my $i (1 .. 20) {
 is(scalar @fails, 0, '20 consecutive get/list requests after restart-db all answer 200')
     or diag join "\n", @fails;
 expect_json(api(GET => '/healthz'), 200, { status => 'ok' }, '/healthz after the restart');
-is(master_pid(), $master, 'docketd was not restarted (same master pid)');
-is_deeply([workers()], \@workers_before, 'and its workers are the same processes');
+is(docketd_master(), $master, 'docketd was not restarted (same master pid)');
+is_deeply([docketd_children(docketd_master())], \@workers_before, 'and its workers are the same processes');
 
 # ---- stop ------------------------------------------------------------------------
 $db_stopped = 1;
@@ -76,7 +63,7 @@ expect_json(list(), 503, $UNAVAILABLE, 'list with the database down (auth not ca
 my $new_tok_req = api(GET => '/api/v1/jobs/list', token => 'a' x 64);
 expect_json($new_tok_req, 503, $UNAVAILABLE, 'an unknown token with the database down is 503, not 401');
 expect_json(api(GET => '/healthz'), 503, undef, '/healthz with the database down is 503');
-is(master_pid(), $master, 'docketd survives the database being down');
+is(docketd_master(), $master, 'docketd survives the database being down');
 
 # ---- start -----------------------------------------------------------------------
 stack_cmd('start-db');
@@ -94,6 +81,6 @@ for my $i (1 .. 20) {
 }
 is(scalar @fails, 0, '20 consecutive requests after start-db all answer 200') or diag join "\n", @fails;
 expect_json(api(GET => '/healthz'), 200, { status => 'ok' }, '/healthz after start-db');
-is(master_pid(), $master, 'still the same docketd master');
+is(docketd_master(), $master, 'still the same docketd master');
 
 done_testing;

@@ -40,7 +40,7 @@ our @EXPORT = qw(
     store_dir count_files repo_root stack_cmd user_id_of
     expect_json expect_error is_json_ct header describe
     decode_json encode_json parse_utc_date png_bytes
-    fresh_connection
+    fresh_connection docketd_master proc_comm docketd_children start_docketd
 );
 
 my $JSON = JSON::PP->new->utf8->canonical;
@@ -510,6 +510,59 @@ my @inherited;
 sub fresh_connection {
     push @inherited, $http if $http;
     undef $http;
+}
+
+
+# ---------------------------------------------------------------------------
+# docketd processes
+
+# docketd_master(): the stack's docketd master pid (DOCKET_DIR/run/docketd.pid);
+# dies unless that process runs.
+sub docketd_master {
+    my $pidfile = env_required('DOCKET_DIR') . '/run/docketd.pid';
+    open(my $fh, '<', $pidfile) or die "cannot read $pidfile: $!";
+    my $p = <$fh> // '';
+    $p =~ s/\s+//g;
+    $p =~ /\A\d+\z/ or die "$pidfile holds '$p'";
+    kill(0, $p) or die "docketd master $p from $pidfile is not running: $!";
+    return $p;
+}
+
+# proc_comm(PID): the process's name (/proc/PID/comm), '' when it is gone.
+# docketd's workers are "docketd", its dispatcher "docketd-disp".
+sub proc_comm {
+    my ($p) = @_;
+    open(my $fh, '<', "/proc/$p/comm") or return '';
+    my $c = <$fh> // '';
+    chomp $c;
+    return $c;
+}
+
+# docketd_children(MASTER): the master's children (workers and the
+# dispatcher), sorted by pid.
+sub docketd_children {
+    my ($m) = @_;
+    my ($rc, $out, $err) = run_cmd('pgrep', '-P', $m);
+    die "pgrep -P $m: $err" if $rc > 1;
+    return sort { $a <=> $b } grep { /\A\d+\z/ } split /\s+/, $out;
+}
+
+# start_docketd(SOCKET, LOG): forks a second docketd of the stack's config,
+# 1 worker x 2 threads, listening on the unix socket SOCKET, its stderr
+# appended to LOG and its sanitizer reports beside the stack's.  Returns
+# its pid; the caller stops it.
+sub start_docketd {
+    my ($sock, $log) = @_;
+    my $pid = fork() // die "fork: $!";
+    return $pid if $pid;
+    my $dir = env_required('DOCKET_DIR');
+    $ENV{DOCKET_LISTEN} = "unix:$sock";
+    $ENV{DOCKET_WORKERS} = 1;
+    $ENV{DOCKET_THREADS} = 2;
+    $ENV{ASAN_OPTIONS} = "log_path=$dir/log/asan";
+    $ENV{UBSAN_OPTIONS} = "print_stacktrace=1:log_path=$dir/log/ubsan";
+    open(STDERR, '>>', $log) or die "append $log: $!";
+    exec("$dir/bin/docketd", '-c', env_required('DOCKET_CONFIG')) or die "exec: $!";
 }
 
 1;

@@ -25,7 +25,7 @@ use warnings;
 
 use Exporter 'import';
 use Fcntl qw(O_WRONLY O_APPEND O_CREAT);
-use HTTP::Tiny;
+use DocketTest ();   # DocketTest::Tiny: HTTP::Tiny with TCP_NODELAY
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
@@ -35,12 +35,11 @@ our @EXPORT_OK = qw(client iso_epoch run_worker run_enqueuer read_log);
 
 my $JSON = JSON::PP->new->utf8->canonical;
 
-# client(): a fresh HTTPS client checking the stack's CA, with TCP_NODELAY:
-# HTTP::Tiny writes a request's headers and body separately, and Nagle's
-# algorithm holds the body until the server's delayed ACK (~40 ms per
-# request), which would make the workers 10 times slower than docketd.
+# client(): a fresh HTTPS client checking the stack's CA, with TCP_NODELAY
+# (DocketTest::Tiny: without it each POST and PUT waits ~40 ms for a
+# delayed ACK, which would make the workers 10 times slower than docketd).
 sub client {
-    return QueueWorker::Tiny->new(
+    return DocketTest::Tiny->new(
         verify_SSL   => 1,
         SSL_options  => { SSL_ca_file => $ENV{DOCKET_CA} },
         keep_alive   => 1,
@@ -171,18 +170,6 @@ sub run_enqueuer {
     POSIX::_exit(0);
 }
 
-{
-    package QueueWorker::Tiny;
-    use parent -norequire, 'HTTP::Tiny';
-    use Socket qw(IPPROTO_TCP TCP_NODELAY);
-    sub _open_handle {
-        my $self = shift;
-        my $h = $self->SUPER::_open_handle(@_);
-        setsockopt($h->{fh}, IPPROTO_TCP, TCP_NODELAY, 1)
-            or die "setsockopt TCP_NODELAY: $!";
-        return $h;
-    }
-}
 
 # read_log(PATH): [ [fields...], ... ] of a log (missing file: empty list).
 sub read_log {
