@@ -206,6 +206,14 @@ q_error(want($tok, '?queue=x', 'X-Accepted-Block-For' => -1), 400, 'X-Accepted-B
 q_error(want($tok, '?queue=x', 'X-Accepted-Block-For' => 3601), 400, 'X-Accepted-Block-For', 'a block above the maximum');
 q_error(want($tok, join('&', '?queue=x', map { "queue=x$_" } 1 .. 16)), 400, 'queue', 'more than 16 queues');
 is(api(GET => '/api/v1/queue/want_job', token => $tok)->{status}, 405, 'GET want_job: 405');
+# A refused want_job leases nothing.
+my $wb = enqueue($tok, { queue => qn('wbad') })->{json}{id};
+for my $h (['X-Accepted-Timeout', 0], ['X-Accepted-Timeout', 'x'], ['X-Accepted-Block-For', -1]) {
+    is(want($tok, '?queue=' . qn('wbad'), $h->[0] => $h->[1])->{status}, 400, "want_job with $h->[0]: $h->[1]");
+}
+is(want($tok, '?queue=' . qn('wbad') . '&bogus=1')->{status}, 400, 'want_job with an unknown parameter');
+is(sql1("SELECT state || ' ' || attempts || ' ' || (lease_token IS NULL) FROM jobs WHERE uuid = '$wb'"),
+   'queued 0 true', 'the refused want_jobs leased nothing');
 
 # ---- heartbeat and finish ----------------------------------------------------
 my $fid = enqueue($tok, { queue => qn('fin'), params => { n => 1 } })->{json}{id};
@@ -307,6 +315,13 @@ q_error(get_job($tok, $cid), 404, undef, 'and is gone');
 my $fjob = add_job(user => $user, name => 'with files', files => ['a.txt']);
 my $fuuid = sql1("SELECT uuid FROM jobs WHERE id = $fjob->{id}");
 ok(-d store_dir() . "/$fuuid", 'the job has a store directory');
+my $files_before = count_files(store_dir() . "/$fuuid");
+q_error(api(DELETE => "/api/v1/queue/jobs/$fuuid", token => $tok2), 404, undef,
+        'another user deleting a job with files');
+is(count_files(store_dir() . "/$fuuid"), $files_before, 'its files are all still there');
+is(sql1("SELECT count(*) FROM jobs WHERE uuid = '$fuuid'"), 1, 'and its row');
+is(api(GET => "/api/v1/jobs/get?job-id=$fjob->{id}", token => $tok)->{status}, 200,
+   'the owner still sees it on the jobs surface');
 is(api(DELETE => "/api/v1/queue/jobs/$fuuid", token => $tok)->{status}, 200, 'delete it on the queue surface');
 ok(!-e store_dir() . "/$fuuid", 'its files are gone');
 
