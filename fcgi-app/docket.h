@@ -166,6 +166,141 @@ struct iso_duration {
 
 enum iso_rc iso_datetime_parse(const char *, int64_t *us_since_epoch);
 enum iso_rc iso_duration_parse(const char *, struct iso_duration *);
+/* now minus a duration, calendar parts first (P1M from Mar 31 is Feb 28/29,
+ * as PostgreSQL's timestamptz - interval does in UTC).  ISO_RANGE if the
+ * result is before year 1. */
+enum iso_rc iso_duration_before(const struct iso_duration *, int64_t now_us,
+	    int64_t *out_us);
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ", always 27 bytes + NUL; years 1..9999. */
+#define ISO_FMT_LEN	28
+int	 iso_format_us(int64_t us_since_epoch, char out[ISO_FMT_LEN]);
+
+/* ---- listing.c: page, order, filter and time parameters of every list -- */
+
+/*
+ * A surface describes each of its lists once, as a struct list_spec of
+ * whitelisted SQL fragments; list_parse validates a query string against
+ * it and list_build turns the result into one SQL statement whose values
+ * are all bound parameters.  No text from a client ever reaches the SQL.
+ */
+#define LIST_MAX_ORDER		8	/* order= values */
+#define LIST_MAX_VALUES		32	/* values of one repeatable filter */
+#define LIST_MAX_FILTERS	6
+#define LIST_MAX_PARAMS		(8 + LIST_MAX_FILTERS * LIST_MAX_VALUES)
+
+enum list_value { LV_TEXT, LV_INT, LV_CHOICE };
+
+struct list_filter {
+	const char	*param;		/* query parameter: "status" */
+	enum list_value	 type;
+	/* LV_CHOICE: the words clients write (NULL-terminated), and what each
+	 * binds as (same index; NULL array: the word itself). */
+	const char *const *choices;
+	const char *const *binds;
+	/* A predicate with one %s, replaced by the bound array:
+	 * "b.status = ANY(%s)".  Trusted text from the spec. */
+	const char	*sql;
+	const char	*elem_type;	/* SQL element type: "text", "bigint" */
+};
+
+struct list_order {
+	const char	*param;		/* what clients write: "last_modified" */
+	const char	*sql;		/* the expression: "b.last_modified" */
+};
+
+/*
+ * Two ways to count.  Without a window function the count is a count(*)
+ * over the filtered rows.  With one, it is
+ *   window_fn(owner bigint, <one array per filter, in spec order, NULL when
+ *     not given>, started timestamptz, ended timestamptz, descending
+ *     boolean, offset bigint) RETURNS (total bigint, lo timestamptz,
+ *     hi timestamptz, skip bigint)
+ * which reads maintained counts; when the first order key is the time
+ * column it also says where the page starts (time >= lo AND time <= hi,
+ * then OFFSET skip), so a deep page costs about what page 1 costs.
+ */
+struct list_spec {
+	const char	*inner;		/* "batches b": the table pages come from */
+	const char	*select;	/* outer SELECT list over the page rows */
+	const char	*joins;		/* joins after the page is cut ("" none) */
+	const char	*owner;		/* tenancy column, "b.user_id" */
+	const char	*time;		/* started/ended column, NULL: none */
+	const char	*tiebreak;	/* unique column ending every ORDER BY */
+	const struct list_filter *filters;
+	size_t		 nfilters;
+	const struct list_order *orders;
+	size_t		 norders;
+	const char	*default_order;	/* "last_modified" or "-date" */
+	const char	*window_fn;	/* NULL: count(*) */
+	int		 drf_pages;	/* page/page_size lenient as Django REST
+					 * Framework: bad page_size = default,
+					 * above max = max, page=last */
+	const char *const *extra_params;	/* other names the route takes */
+};
+
+#define LIST_PAGE_SIZE_DEFAULT	100
+#define LIST_PAGE_SIZE_MAX	1000
+#define LIST_PAGE_LAST		(-1)	/* page=last, drf_pages only */
+
+struct list_params {
+	int64_t		 page;		/* >= 1, or LIST_PAGE_LAST */
+	int64_t		 page_size;
+	int		 has_started;
+	int64_t		 started_us, ended_us;	/* ended defaults to now */
+	size_t		 norder;
+	struct {
+		size_t	 field;		/* index into spec->orders */
+		int	 desc;
+	}		 order[LIST_MAX_ORDER];
+	/* per spec filter: the values given, as bound (borrowed from the
+	 * query or from spec->binds) */
+	size_t		 nvalues[LIST_MAX_FILTERS];
+	const char	*values[LIST_MAX_FILTERS][LIST_MAX_VALUES];
+	int		 any_given;	/* some listing parameter was present */
+};
+
+enum list_rc {
+	LIST_OK = 0,
+	LIST_BAD_PARAM,		/* 400 naming err->param */
+	LIST_NO_PAGE		/* 404 "Invalid page." */
+};
+
+struct list_error {
+	char	 param[64];
+	char	 message[192];
+};
+
+enum list_rc list_parse(const struct list_spec *, const struct query *,
+	    int64_t now_us, struct list_params *, struct list_error *);
+
+/* The statement list_build makes, and the storage of its parameters. */
+struct list_sql {
+	struct buf	 text;			/* owned */
+	int		 nparams;
+	const char	*params[LIST_MAX_PARAMS];	/* borrowed or into store */
+	char		 store[16][ISO_FMT_LEN];	/* formatted numbers, times */
+	size_t		 nstore;
+	int		 seeks;		/* the window places the page */
+};
+
+/*
+ * Build the page statement.  owner: the caller's user id, 0 for every
+ * user (admins).  offset is (page - 1) * page_size.  Result columns: 0 the
+ * total count (on every row; one row of NULLs after it when the page is
+ * empty), then the spec's select list.
+ */
+int	 list_build(const struct list_spec *, const struct list_params *,
+	    int64_t owner, int64_t offset, struct list_sql *);
+void	 list_sql_free(struct list_sql *);
+
+/*
+ * An absolute link to another page of the same list: base ("https://h:p")
+ * + path + the query with page set to page (removed when page is 1, as
+ * DRF's previous link does) and every other parameter kept, in order,
+ * percent-encoded again.
+ */
+int	 list_link(const char *base, const char *path, const struct query *,
+	    int64_t page, struct buf *out);
 
 /* ---- config.c ---------------------------------------------------------- */
 
