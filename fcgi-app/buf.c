@@ -329,6 +329,40 @@ jw_raw(struct jw *w, const char *json)
 	buf_puts(w->b, json);
 }
 
+/*
+ * "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00" -> "YYYY-MM-DDTHH:MM:SS.ffffffZ".  The
+ * session's TimeZone is UTC (db.c), so the zone is always +00; anything
+ * else is passed through quoted rather than guessed at.
+ */
+void
+jw_time_iso(struct jw *w, const char *pg)
+{
+	char		 out[32];
+	size_t		 n, i, f;
+
+	if (pg == NULL) {
+		jw_null(w);
+		return;
+	}
+	n = strlen(pg);
+	if (n < 22 || n > 29 || pg[10] != ' ' || strcmp(pg + n - 3, "+00")
+	    != 0) {
+		jw_str(w, pg);
+		return;
+	}
+	memcpy(out, pg, 19);
+	out[10] = 'T';
+	out[19] = '.';
+	f = 0;
+	if (pg[19] == '.')
+		for (i = 20; i < n - 3 && f < 6; i++)
+			out[20 + f++] = pg[i];
+	while (f < 6)
+		out[20 + f++] = '0';
+	out[26] = 'Z';
+	jw_strn(w, out, 27);
+}
+
 void
 jw_kstr(struct jw *w, const char *k, const char *v)
 {

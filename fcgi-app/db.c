@@ -13,6 +13,7 @@
  * connection.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,12 +113,36 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* A transaction of its own, after the change committed: see the top
 	 * of sql/003_queue.sql for why not inside it. */
 	[STMT_Q_NOTIFY] = { "q_notify", "SELECT pg_notify($1, $2)", 0 },
+	/* The batches surface (seed 003): sql/004_batches.sql.  NULL: no
+	 * such recipe type. */
+	[STMT_BATCH_SUBMIT] = { "b_submit",
+	    "SELECT batch_submit($1, $2, $3, $4, $5::jsonb)", 0 },
+	[STMT_BATCH_PREVIEW] = { "b_preview",
+	    "SELECT recipe_count, warnings FROM batch_preview($1, $2, $3::jsonb)",
+	    1 },
+};
+
+/*
+ * Statements built per request (listings: list_build) are prepared on
+ * first use and kept, a few per connection: a listing's text depends only
+ * on which parameters were given, so a handful of shapes cover a workload,
+ * and each then skips parsing and planning as the catalogue does.
+ */
+#define DYN_CACHE	32
+
+struct dyn_stmt {
+	char		*sql;		/* owned; NULL: free slot */
+	uint64_t	 hash;
+	char		 name[24];
 };
 
 struct db_conn {
-	PGconn	*pg;		/* owned; NULL until first use */
-	int	 ready;		/* connected and statements prepared */
-	int	 in_use;
+	PGconn		*pg;		/* owned; NULL until first use */
+	int		 ready;		/* connected and statements prepared */
+	int		 in_use;
+	struct dyn_stmt	 dyn[DYN_CACHE];
+	unsigned	 dyn_next;	/* round-robin victim */
+	unsigned	 dyn_serial;	/* names stay unique per connection */
 };
 
 struct db_pool {
@@ -145,6 +170,66 @@ static const struct {
 	{ "53", DB_UNAVAILABLE },
 };
 
+static void
+dyn_clear(struct db_conn *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < DYN_CACHE; i++) {
+		free(c->dyn[i].sql);
+		c->dyn[i].sql = NULL;
+	}
+}
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * The name of sql prepared on c, preparing it (and evicting the oldest
+ * entry) if needed.  NULL on failure, with the error logged.
+ */
+static const char *
+dyn_prepare(struct db_conn *c, const char *sql)
+{
+	struct dyn_stmt	*d;
+	PGresult	*res;
+	char		 dealloc[48];
+	uint64_t	 h = fnv1a(sql);
+	size_t		 i;
+
+	for (i = 0; i < DYN_CACHE; i++)
+		if (c->dyn[i].sql != NULL && c->dyn[i].hash == h &&
+		    strcmp(c->dyn[i].sql, sql) == 0)
+			return c->dyn[i].name;
+	d = &c->dyn[c->dyn_next++ % DYN_CACHE];
+	if (d->sql != NULL) {
+		snprintf(dealloc, sizeof(dealloc), "DEALLOCATE %s", d->name);
+		PQclear(PQexec(c->pg, dealloc));
+		free(d->sql);
+		d->sql = NULL;
+	}
+	snprintf(d->name, sizeof(d->name), "dyn_%u", c->dyn_serial++);
+	res = PQprepare(c->pg, d->name, sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_msg(LOG_ERR, "prepare %s: %s", d->name,
+		    PQresultErrorMessage(res));
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	if ((d->sql = strdup(sql)) == NULL)
+		return NULL;
+	d->hash = h;
+	return d->name;
+}
+
 struct db_pool *
 db_pool_new(const char *conninfo, long size)
 {
@@ -171,9 +256,11 @@ db_pool_free(struct db_pool *p)
 
 	if (p == NULL)
 		return;
-	for (i = 0; p->conns != NULL && i < p->size; i++)
+	for (i = 0; p->conns != NULL && i < p->size; i++) {
 		if (p->conns[i].pg != NULL)
 			PQfinish(p->conns[i].pg);
+		dyn_clear(&p->conns[i]);
+	}
 	free(p->conns);
 	free(p->conninfo);
 	free(p);
@@ -216,9 +303,15 @@ pool_put(struct db_pool *p, struct db_conn *c)
 static int
 conn_ensure(struct db_conn *c, const char *conninfo)
 {
+	/*
+	 * Times leave PostgreSQL as text in UTC and ISO form whatever the
+	 * server's defaults, so a surface can turn "2015-06-15 19:03:26.346+00"
+	 * into its own format with no parsing (jw_time_iso).
+	 */
 	static const char *const keys[] = { "dbname", "connect_timeout",
-	    "application_name", NULL };
-	const char	*vals[] = { conninfo, "3", "docketd", NULL };
+	    "application_name", "options", NULL };
+	const char	*vals[] = { conninfo, "3", "docketd",
+	    "-c TimeZone=UTC -c DateStyle=ISO,YMD", NULL };
 	PGresult	*res;
 	int		 i;
 
@@ -227,6 +320,7 @@ conn_ensure(struct db_conn *c, const char *conninfo)
 	c->ready = 0;
 	if (c->pg != NULL)
 		PQfinish(c->pg);
+	dyn_clear(c);
 	c->pg = PQconnectdbParams(keys, vals, 1);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		log_msg(LOG_ERR, "database connection failed: %s",
@@ -278,41 +372,79 @@ req_conn(struct req *r)
  * untouched and the error is logged here with libpq's detail (the client
  * only ever sees the short message resp_db_error writes).
  */
-enum db_rc
-db_exec(struct req *r, enum stmt s, int nparams, const char *const *params,
-    PGresult **out)
+static enum db_rc
+exec_prepared(struct req *r, const char *label, int retry_safe,
+    const char *sql, int nparams, const char *const *params, PGresult **out)
 {
 	PGresult	*res;
 	ExecStatusType	 st;
 	enum db_rc	 rc;
+	const char	*name;
 	int		 attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((rc = req_conn(r)) != DB_OK)
 			return rc;
-		res = PQexecPrepared(r->db->pg, stmts[s].name, nparams,
-		    params, NULL, NULL, 0);
+		name = sql == NULL ? label : dyn_prepare(r->db, sql);
+		if (name == NULL) {
+			if (PQstatus(r->db->pg) != CONNECTION_OK) {
+				r->db->ready = 0;
+				if (retry_safe && !r->in_tx)
+					continue;
+				return DB_UNAVAILABLE;
+			}
+			return DB_ERROR;
+		}
+		res = PQexecPrepared(r->db->pg, name, nparams, params, NULL,
+		    NULL, 0);
 		st = PQresultStatus(res);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 			*out = res;
 			return DB_OK;
 		}
 		if (PQstatus(r->db->pg) != CONNECTION_OK) {
-			log_msg(LOG_WARN, "%s: connection lost: %s",
-			    stmts[s].name, PQerrorMessage(r->db->pg));
+			log_msg(LOG_WARN, "%s: connection lost: %s", label,
+			    PQerrorMessage(r->db->pg));
 			PQclear(res);
 			r->db->ready = 0;
-			if (stmts[s].retry_safe && !r->in_tx)
+			if (retry_safe && !r->in_tx)
 				continue;
 			return DB_UNAVAILABLE;
 		}
 		rc = map_sqlstate(res);
-		log_msg(rc == DB_ERROR ? LOG_ERR : LOG_INFO, "%s: %s",
-		    stmts[s].name, PQresultErrorMessage(res));
+		log_msg(rc == DB_ERROR ? LOG_ERR : LOG_INFO, "%s: %s", label,
+		    PQresultErrorMessage(res));
 		PQclear(res);
 		return rc;
 	}
 	return DB_UNAVAILABLE;
+}
+
+/*
+ * Run a catalogue statement with text parameters.  On DB_OK *out holds the
+ * result, which the caller owns and must PQclear; on failure *out is
+ * untouched and the error is logged here with libpq's detail (the client
+ * only ever sees the short message resp_db_error writes).
+ */
+enum db_rc
+db_exec(struct req *r, enum stmt s, int nparams, const char *const *params,
+    PGresult **out)
+{
+	return exec_prepared(r, stmts[s].name, stmts[s].retry_safe, NULL,
+	    nparams, params, out);
+}
+
+/*
+ * Run a statement built for this request (from whitelisted fragments only:
+ * list_build), prepared once per connection and cached.  label names it in
+ * the log; a read (retry_safe) is run again once after a reconnect, as
+ * db_exec does.
+ */
+enum db_rc
+db_exec_sql(struct req *r, const char *label, int retry_safe,
+    const char *sql, int nparams, const char *const *params, PGresult **out)
+{
+	return exec_prepared(r, label, retry_safe, sql, nparams, params, out);
 }
 
 static enum db_rc

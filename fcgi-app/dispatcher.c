@@ -60,6 +60,7 @@
 #define RESOLVE_MAX		16	/* pinned addresses per delivery */
 #define ERROR_MAX		300	/* bytes of error text recorded */
 #define STOP_WAIT_MS		900
+#define CREATOR_ROUNDS		8	/* batch creator jobs per tick */
 #define ERROR_WAIT_MS		5000	/* after a failed sweep: no log flood */
 
 /* ---- statements -------------------------------------------------------- */
@@ -73,6 +74,7 @@ enum dstmt {
 	DS_NOTIFY,
 	DS_CB_DUE,
 	DS_CB_RECORD,
+	DS_CREATOR,
 	DS__MAX
 };
 
@@ -99,6 +101,9 @@ static const struct {
 	    "SELECT callback_record($1::bigint, $2::integer, $3::text, "
 	    "$4::integer, $5::boolean, $6::integer, $7::integer, "
 	    "$8::integer)" },
+	/* Autocommit: each creator run is a transaction of its own. */
+	[DS_CREATOR] = { "d_creator",
+	    "SELECT batch_id, created FROM batch_run_next_creator($1::integer)" },
 };
 
 /* One connection of the dispatcher, with its statements prepared. */
@@ -262,6 +267,38 @@ remove_job_dirs(const struct sweeper *sw, PGresult *res)
 	}
 }
 
+/*
+ * Batch creator jobs (sql/004_batches.sql): run those waiting, a few per
+ * tick.  A failed creation is recorded on its creator job by the SQL; the
+ * tick stops there so a batch that always fails cannot spin the loop.
+ */
+static int
+run_creators(struct sweeper *sw)
+{
+	const char	*p[1];
+	char		 maxatt[24];
+	PGresult	*res;
+	int		 round, rows, created;
+
+	snprintf(maxatt, sizeof(maxatt), "%ld", sw->cfg->queue_max_attempts);
+	p[0] = maxatt;
+	for (round = 0; round < CREATOR_ROUNDS; round++) {
+		if ((res = dexec(&sw->db, DS_CREATOR, 1, p)) == NULL)
+			return -1;
+		rows = PQntuples(res);
+		created = rows > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+		if (rows > 0)
+			log_msg(created ? LOG_INFO : LOG_WARN,
+			    "batch %s: %s", PQgetvalue(res, 0, 0), created ?
+			    "jobs created" : "creation failed (see its "
+			    "creator job's error)");
+		PQclear(res);
+		if (!created)
+			break;
+	}
+	return 0;
+}
+
 /* One round of sweeps.  Returns -1 when the connection broke. */
 static int
 sweep(struct sweeper *sw)
@@ -308,6 +345,9 @@ sweep(struct sweeper *sw)
 	if (expired != 0)
 		log_msg(LOG_INFO, "result TTL: %ld finished jobs deleted",
 		    expired);
+
+	if (run_creators(sw) != 0)
+		return -1;
 
 	p[0] = sw->since;
 	if ((res = dexec(&sw->db, DS_NOTIFY, 1, p)) == NULL)

@@ -121,7 +121,9 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 {
 	const struct route *rt = NULL;
 	struct req	 r;
-	char		 allow[128], hdr[160];
+	char		 allow[128], hdr[160], msg[64];
+	struct jw	 w;
+	int		 drf;	/* seed 003 speaks Django REST Framework */
 
 	memset(&r, 0, sizeof(r));
 	r.fcgi = fr;
@@ -135,14 +137,26 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 	if (r.path == NULL)
 		r.path = "/";
 
+	drf = strncmp(r.path, "/batches/", 9) == 0;
 	switch (route_match(r.method, r.path, &rt, allow, sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
-		resp_error(&r, 404, "Not found", NULL);
+		if (drf)
+			resp_detail(&r, 404, "Not found.");
+		else
+			resp_error(&r, 404, "Not found", NULL);
 		goto out;
 	case ROUTE_BAD_METHOD:
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
 		buf_reset(out);
-		buf_puts(out, "{\"message\":\"Method not allowed\"}");
+		jw_init(&w, out);
+		jw_obj_open(&w);
+		if (drf) {
+			snprintf(msg, sizeof(msg), "Method \"%.16s\" not "
+			    "allowed.", r.method);
+			jw_kstr(&w, "detail", msg);
+		} else
+			jw_kstr(&w, "message", "Method not allowed");
+		jw_obj_close(&w);
 		resp_json(&r, 405, hdr);
 		goto out;
 	case ROUTE_FOUND:
@@ -170,12 +184,19 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 	 * tokens lease and finish jobs and see nothing else.
 	 */
 	if (rt->access != ACCESS_PUBLIC && req_identity(&r) != 0) {
-		resp_error(&r, 401, "Unauthorized", NULL);
+		if (drf)
+			resp_detail(&r, 401, "Invalid token.");
+		else
+			resp_error(&r, 401, "Unauthorized", NULL);
 		goto out;
 	}
 	if (r.role == ROLE_WORKER && rt->access != ACCESS_LEASE) {
-		resp_error(&r, 403, "Worker tokens may only lease, heartbeat "
-		    "and finish jobs", NULL);
+		if (drf)
+			resp_detail(&r, 403, "Worker tokens may only lease, "
+			    "heartbeat and finish jobs.");
+		else
+			resp_error(&r, 403, "Worker tokens may only lease, "
+			    "heartbeat and finish jobs", NULL);
 		goto out;
 	}
 	rt->fn(&r);

@@ -123,3 +123,19 @@ resp_error(struct req *r, int status, const char *message, const char *param)
 	resp_error_detail(r, status, message, "affected_query_parameter",
 	    param);
 }
+
+/* The error body of the batches surface (seed 003, Django REST Framework):
+ * {"detail": ...}.  Reuses r->out. */
+void
+resp_detail(struct req *r, int status, const char *detail)
+{
+	struct jw	 w;
+
+	buf_reset(r->out);
+	jw_init(&w, r->out);
+	jw_obj_open(&w);
+	jw_kstr(&w, "detail", detail);
+	jw_obj_close(&w);
+	resp_send(r, status, NULL, "application/json", buf_cstr(r->out),
+	    r->out->len);
+}

@@ -2,7 +2,9 @@
  * router.c -- which handler answers a method and path.
  *
  * One table, routes[], names every route docketd serves.  Paths match
- * exactly unless the row is a prefix row.  A path that exists with another
+ * exactly unless the row is a prefix row; a path that some exact row names
+ * belongs to the exact rows alone (GET /batches/validation/ is a 405, not
+ * a batch called "validation").  A path that exists with another
  * method is a 405 and the caller gets the Allow list built from the table,
  * so Allow can never disagree with what is routed.
  */
@@ -33,6 +35,10 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/queue/jobs/",         1, USR, h_queue_delete },
 	{ "POST",   "/api/v1/queue/want_job",      0, LSE, h_queue_want },
 	{ "POST",   "/api/v1/queue/want_job/",     0, LSE, h_queue_want },
+	{ "GET",    "/batches/",                   0, USR, h_batches_list },
+	{ "POST",   "/batches/",                   0, USR, h_batches_create },
+	{ "POST",   "/batches/validation/",        0, USR, h_batches_validate },
+	{ "GET",    "/batches/",                   1, USR, h_batches_get },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -54,26 +60,29 @@ route_match(const char *method, const char *path, const struct route **out,
     char *allow, size_t allowlen)
 {
 	size_t		 i, used = 0, n;
-	int		 path_known = 0;
+	int		 path_known = 0, prefix;
 
 	allow[0] = '\0';
-	for (i = 0; i < NROUTES; i++) {
-		if (!path_matches(&routes[i], path))
-			continue;
-		if (strcmp(routes[i].method, method) == 0) {
-			*out = &routes[i];
-			return ROUTE_FOUND;
-		}
-		path_known = 1;
-		n = strlen(routes[i].method);
-		if (used + n + 3 < allowlen) {
-			if (used > 0) {
-				memcpy(allow + used, ", ", 2);
-				used += 2;
+	for (prefix = 0; prefix <= 1 && !path_known; prefix++) {
+		for (i = 0; i < NROUTES; i++) {
+			if (routes[i].prefix != prefix ||
+			    !path_matches(&routes[i], path))
+				continue;
+			if (strcmp(routes[i].method, method) == 0) {
+				*out = &routes[i];
+				return ROUTE_FOUND;
 			}
-			memcpy(allow + used, routes[i].method, n);
-			used += n;
-			allow[used] = '\0';
+			path_known = 1;
+			n = strlen(routes[i].method);
+			if (used + n + 3 < allowlen) {
+				if (used > 0) {
+					memcpy(allow + used, ", ", 2);
+					used += 2;
+				}
+				memcpy(allow + used, routes[i].method, n);
+				used += n;
+				allow[used] = '\0';
+			}
 		}
 	}
 	return path_known ? ROUTE_BAD_METHOD : ROUTE_NOT_FOUND;

@@ -472,6 +472,7 @@ $$;
 
 -- POST /batches/validation/: how many jobs the batch would create, and
 -- warnings a user would want before submitting it.  No side effects.
+-- NULLs when the recipe type does not exist.
 CREATE OR REPLACE FUNCTION batch_preview(p_user bigint, p_rt bigint,
     p_def jsonb, OUT recipe_count bigint, OUT warnings jsonb)
     LANGUAGE plpgsql STABLE
@@ -479,6 +480,10 @@ AS $$
 DECLARE
     v_missing text[];
 BEGIN
+    PERFORM 1 FROM recipe_types WHERE id = p_rt;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
     SELECT count(*) INTO recipe_count FROM batch_matches(p_user, p_rt, p_def, NULL);
     warnings := '[]';
     IF recipe_count = 0 THEN
