@@ -73,6 +73,10 @@ void	 jw_raw(struct jw *, const char *);	/* trusted JSON text */
 void	 jw_kstr(struct jw *, const char *, const char *);
 void	 jw_kint(struct jw *, const char *, int64_t);
 void	 jw_key_lit(struct jw *, const char *, size_t);
+/* A PostgreSQL timestamptz in ISO/UTC text ("2015-06-15 19:03:26.346+00")
+ * as ISO-8601 with six fraction digits and Z; NULL writes null, text of
+ * another shape is written as it is. */
+void	 jw_time_iso(struct jw *, const char *);
 
 /*
  * A key that is a string literal needs no escaping and no strlen: the
@@ -302,6 +306,26 @@ void	 list_sql_free(struct list_sql *);
 int	 list_link(const char *base, const char *path, const struct query *,
 	    int64_t page, struct buf *out);
 
+/* ---- batchdef.c: the body of POST /batches/ (seed 003) ----------------- */
+
+#define BATCH_TITLE_MAX	255
+#define BATCH_DESC_MAX	4000
+
+struct batch_request {
+	int64_t		 recipe_type_id;
+	int		 has_title, has_description;	/* else JSON null */
+	char		 title[BATCH_TITLE_MAX + 1];
+	char		 description[BATCH_DESC_MAX + 1];
+};
+
+struct batch_error {
+	char	 field[64];	/* "definition.date_range.started" */
+	char	 message[128];
+};
+
+int	 batch_request_parse(const char *body, size_t len,
+	    struct batch_request *, struct buf *def, struct batch_error *);
+
 /* ---- config.c ---------------------------------------------------------- */
 
 struct config {
@@ -503,6 +527,7 @@ void	 resp_error(struct req *, int status, const char *message,
 	    const char *param);
 void	 resp_error_detail(struct req *, int status, const char *message,
 	    const char *key, const char *value);
+void	 resp_detail(struct req *, int status, const char *detail);
 const char *db_error_message(int status);
 const char *http_reason(int status);
 
@@ -525,6 +550,8 @@ enum stmt {
 	STMT_Q_LOCK,
 	STMT_Q_CANCEL,
 	STMT_Q_NOTIFY,
+	STMT_BATCH_SUBMIT,
+	STMT_BATCH_PREVIEW,
 	STMT__MAX
 };
 
@@ -541,6 +568,9 @@ struct db_pool *db_pool_new(const char *conninfo, long size);
 void	 db_pool_free(struct db_pool *);
 enum db_rc db_exec(struct req *, enum stmt, int nparams,
 	    const char *const *params, PGresult **);
+enum db_rc db_exec_sql(struct req *, const char *label, int retry_safe,
+	    const char *sql, int nparams, const char *const *params,
+	    PGresult **);
 enum db_rc db_begin(struct req *);
 enum db_rc db_commit(struct req *);
 void	 db_rollback(struct req *);
@@ -590,6 +620,22 @@ void	 waiter_remove(struct waiter *);
 /* dispatcher.c: lease expiry, timeouts, result TTL, callbacks. */
 void	 dispatcher_main(const struct config *) __attribute__((noreturn));
 
+/* list_page.c: run a listing (listing.c builds it) for a request. */
+struct list_page {
+	PGresult	*res;		/* owned: column 0 the count, then the
+					 * spec's select list */
+	int64_t		 total;
+	int64_t		 page;		/* page=last resolved */
+	int		 nrows;		/* rows of the page, 0 when empty */
+	struct buf	 next, previous;	/* absolute URLs; empty: null */
+};
+
+int	 list_page_run(struct req *, const struct list_spec *,
+	    const struct list_params *, int64_t owner, struct list_page *,
+	    enum db_rc *);
+void	 list_page_free(struct list_page *);
+void	 list_page_links(struct jw *, const struct list_page *);
+
 /* Handlers: one file per surface. */
 void	 h_healthz(struct req *);
 void	 h_auth(struct req *);
@@ -603,5 +649,9 @@ void	 h_queue_get(struct req *);
 void	 h_queue_update(struct req *);
 void	 h_queue_delete(struct req *);
 void	 h_queue_want(struct req *);
+void	 h_batches_list(struct req *);
+void	 h_batches_get(struct req *);
+void	 h_batches_create(struct req *);
+void	 h_batches_validate(struct req *);
 
 #endif /* DOCKET_H */
