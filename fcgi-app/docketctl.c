@@ -39,12 +39,14 @@ die_usage(void)
 	    "           [--email ADDR] [--ttl SECONDS]\n"
 	    "       docketctl [-c config] token revoke TOKEN\n"
 	    "       docketctl [-c config] job add --user USER --name NAME "
-	    "FILE...\n"
+	    "[--recipe-type ID] FILE...\n"
 	    "       docketctl [-c config] job finish JOB_ID --status "
 	    "success|failed\n"
 	    "           [--result OBJECT_UUID:full=FILE]... "
 	    "[--result OBJECT_UUID:min=FILE]...\n"
-	    "           [--failed OBJECT_UUID[=REASON]]...\n");
+	    "           [--failed OBJECT_UUID[=REASON]]...\n"
+	    "       docketctl [-c config] recipe-type add NAME VERSION "
+	    "[--title T] [--description D]\n");
 	exit(2);
 }
 
@@ -396,10 +398,53 @@ object_name_for(const char *file, char *out, size_t outlen)
 	return 0;
 }
 
+/* A positive decimal id, as the database would take it. */
+static int
+id_valid(const char *s)
+{
+	int64_t	 v;
+
+	return parse_int64(s, 1, INT64_MAX, &v) == PARSE_OK;
+}
+
+/*
+ * recipe-type add NAME VERSION [--title T] [--description D]: register a
+ * recipe type (a kind of job batches re-process) and print its id.
+ */
+static int
+cmd_recipe_type_add(int argc, char **argv)
+{
+	const char	*params[4] = { NULL, NULL, NULL, NULL };
+	PGresult	*res;
+	int		 i, npos = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
+			params[2] = argv[++i];
+		else if (strcmp(argv[i], "--description") == 0 &&
+		    i + 1 < argc)
+			params[3] = argv[++i];
+		else if (argv[i][0] == '-' || npos == 2)
+			die_usage();
+		else
+			params[npos++] = argv[i];
+	}
+	if (npos != 2)
+		die_usage();
+	if ((res = q("INSERT INTO recipe_types (name, version, title,"
+	    " description) VALUES ($1, $2, $3, $4) RETURNING id", 4,
+	    params)) == NULL)
+		return 1;
+	printf("%s\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 static int
 cmd_job_add(int argc, char **argv)
 {
 	const char	*user = NULL, *name = NULL, *files[MAX_ARGS];
+	const char	*recipe_type = NULL;
 	const char	*params[6];
 	char		 dir[1024], path[1200], obj[64], orig[256], size[24];
 	char		 job_id[24], job_uuid[UUID_STR_LEN + 1];
@@ -413,6 +458,8 @@ cmd_job_add(int argc, char **argv)
 			user = argv[++i];
 		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
 			name = argv[++i];
+		else if (strcmp(argv[i], "--recipe-type") == 0 && i + 1 < argc)
+			recipe_type = argv[++i];
 		else if (argv[i][0] == '-')
 			die_usage();
 		else if (nfiles < MAX_ARGS)
@@ -420,6 +467,9 @@ cmd_job_add(int argc, char **argv)
 	}
 	if (user == NULL || name == NULL)
 		die_usage();
+	if (recipe_type != NULL && !id_valid(recipe_type))
+		return fail("--recipe-type: not a recipe type id: %s",
+		    recipe_type);
 	for (i = 0; i < nfiles; i++)
 		if (access(files[i], R_OK) != 0)
 			return fail("%s: %s", files[i], strerror(errno));
@@ -428,9 +478,10 @@ cmd_job_add(int argc, char **argv)
 
 	params[0] = user;
 	params[1] = name;
-	if ((res = q("INSERT INTO jobs (user_id, name)"
-	    " SELECT id, $2 FROM users WHERE name = $1 RETURNING id, uuid",
-	    2, params)) == NULL)
+	params[2] = recipe_type;
+	if ((res = q("INSERT INTO jobs (user_id, name, recipe_type_id)"
+	    " SELECT id, $2, $3::bigint FROM users WHERE name = $1"
+	    " RETURNING id, uuid", 3, params)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
@@ -659,6 +710,7 @@ static const struct command {
 	{ "token", "revoke", cmd_token_revoke },
 	{ "job", "add", cmd_job_add },
 	{ "job", "finish", cmd_job_finish },
+	{ "recipe-type", "add", cmd_recipe_type_add },
 };
 
 int
