@@ -1,8 +1,10 @@
 /*
  * check_iso8601.c -- unit tests for iso8601.c: date-times with zones (the
  * expected epochs come from `date -u -d ... +%s`), the '+'-decoded-as-space
- * zone, every field's range, and durations in every form the grammar allows
- * or refuses.
+ * zone, every field's range, durations in every form the grammar allows
+ * or refuses, now minus a duration on the calendar (the results are what
+ * PostgreSQL's timestamptz - interval gives in UTC) and the one format
+ * times are written back in.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -218,6 +220,209 @@ START_TEST(test_duration_bad)
 }
 END_TEST
 
+/* ---- iso_duration_before ------------------------------------------------ */
+
+/* 0001-01-01T00:00:00Z, 9999-12-31T23:59:59.999999Z, 2026-11-24T12:00Z */
+#define MIN_US	S(-62135596800LL)
+#define MAX_US	(S(253402300799LL) + 999999)
+#define NOW	S(1795521600)
+#define DAY	S(86400)
+
+static void
+before_is(const char *dur, int64_t now, int64_t want)
+{
+	struct iso_duration d = dur_ok(dur);
+	int64_t		 out = -42;
+	enum iso_rc	 rc = iso_duration_before(&d, now, &out);
+
+	ck_assert_msg(rc == ISO_OK, "%s from %lld: rc %d", dur,
+	    (long long)now, rc);
+	ck_assert_msg(out == want, "%s from %lld: %lld, want %lld", dur,
+	    (long long)now, (long long)out, (long long)want);
+}
+
+static void
+before_range(const struct iso_duration *d, int64_t now, const char *what)
+{
+	int64_t		 out = -42;
+	enum iso_rc	 rc = iso_duration_before(d, now, &out);
+
+	ck_assert_msg(rc == ISO_RANGE, "%s: rc %d, want ISO_RANGE", what, rc);
+	ck_assert_msg(out == -42, "%s: out written on failure", what);
+}
+
+static void
+before_range_s(const char *dur, int64_t now)
+{
+	struct iso_duration d = dur_ok(dur);
+
+	before_range(&d, now, dur);
+}
+
+START_TEST(test_before_fixed)
+{
+	before_is("P1D", NOW, NOW - DAY);
+	before_is("PT3H0M0S", NOW, NOW - S(3 * 3600));
+	before_is("PT36H", NOW, NOW - S(36 * 3600));
+	before_is("P1W", NOW, NOW - 7 * DAY);
+	before_is("P2W3DT4H5M6.000007S", NOW,
+	    NOW - 17 * DAY - S(4 * 3600 + 5 * 60 + 6) - 7);
+	before_is("PT0.000001S", NOW, NOW - 1);
+	before_is("P0D", NOW, NOW);
+	before_is("PT999999999S", NOW, NOW - S(999999999));
+	/* across the epoch */
+	before_is("PT1S", S(0), S(-1));
+	before_is("P1D", S(12 * 3600), S(-12 * 3600));
+}
+END_TEST
+
+START_TEST(test_before_calendar)
+{
+	/* 2026-11-24 minus P1M: 2026-10-24, same time */
+	before_is("P1M", NOW, S(1792843200));
+	/* a month end clamps to the shorter month: 2024-03-31 -> 02-29,
+	 * 2023-03-31 -> 02-28, 2024-02-29 -> 2023-02-28 or 2020-02-29,
+	 * 2024-01-31 -> 2023-12-31 */
+	before_is("P1M", S(1711879200), S(1709200800));
+	before_is("P1M", S(1680256800), S(1677578400));
+	before_is("P1Y", S(1709200800), S(1677578400));
+	before_is("P4Y", S(1709200800), S(1582970400));
+	before_is("P1M", S(1706659200), S(1703980800));
+	/* twelve months are a year: 2024-02-29 and 2024-03-31 -> 2023-02-28 */
+	before_is("P12M", S(1709200800), S(1677578400));
+	before_is("P13M", S(1711879200), S(1677578400));
+	before_is("P1Y1M", S(1711879200), S(1677578400));
+	/* months first, then days: 2024-03-31 - P1M1D = 2024-02-28 */
+	before_is("P1M1D", S(1711879200), S(1709114400));
+	/* before the epoch: floor, not truncation.  1969-03-31T06:00 ->
+	 * 1969-02-28T06:00; 1969-12-31T23:59:59.999999 -> 1969-11-30, same */
+	before_is("P1M", S(-23824800), S(-26503200));
+	before_is("P1M", -1, S(-2678401) + 999999);
+	/* down to the first instant there is, and not one past it */
+	before_is("P2025Y10M23DT12H", NOW, MIN_US);
+	before_is("P0D", MIN_US, MIN_US);
+	before_range_s("P2025Y10M23DT12H0.000001S", NOW);
+	before_range_s("P2026Y", NOW);
+	before_range_s("P24311M", NOW);
+	before_range_s("PT1S", MIN_US);
+}
+END_TEST
+
+START_TEST(test_before_range)
+{
+	struct iso_duration d;
+	int64_t		 out;
+
+	before_range_s("P999999999Y", NOW);
+	before_range_s("P999999999M", NOW);
+	before_range_s("P999999999W", NOW);
+	before_range_s("P999999999D", NOW);
+	before_range_s("PT999999999H", NOW);
+	before_range_s("P999999999Y999999999M999999999W999999999D"
+	    "T999999999H999999999M999999999.999999S", NOW);
+	/* parts no parser makes, each at its extreme */
+	memset(&d, 0, sizeof(d));
+	d.years = INT64_MAX;
+	before_range(&d, NOW, "years INT64_MAX");
+	d.years = 0;
+	d.months = INT64_MAX;
+	before_range(&d, NOW, "months INT64_MAX");
+	d.months = 0;
+	d.weeks = INT64_MAX;
+	before_range(&d, NOW, "weeks INT64_MAX");
+	d.weeks = 0;
+	d.hours = INT64_MAX;
+	before_range(&d, INT64_MAX, "hours INT64_MAX");
+	d.hours = 0;
+	d.micros = INT64_MAX;
+	before_range(&d, NOW, "micros INT64_MAX");
+	d.micros = 0;
+	d.days = -1;
+	before_range(&d, NOW, "days -1");
+	d.days = 0;
+	d.years = -1;
+	before_range(&d, NOW, "years -1");
+	d.years = 0;
+	/* now itself before year 1: nothing can be subtracted */
+	before_range(&d, MIN_US - 1, "now before year 1");
+	before_range(&d, INT64_MIN, "now INT64_MIN");
+
+	/* from the far end of int64_t: no overflow on the way */
+	ck_assert_int_eq(iso_duration_before(&d, INT64_MAX, &out), ISO_OK);
+	ck_assert_int_eq(out, INT64_MAX);
+	d.micros = 1;
+	ck_assert_int_eq(iso_duration_before(&d, INT64_MAX, &out), ISO_OK);
+	ck_assert_int_eq(out, INT64_MAX - 1);
+	d.micros = INT64_MAX;
+	ck_assert_int_eq(iso_duration_before(&d, INT64_MAX, &out), ISO_OK);
+	ck_assert_int_eq(out, 0);
+	d.micros = 0;
+	d.years = 1;
+	ck_assert_int_eq(iso_duration_before(&d, INT64_MAX, &out), ISO_OK);
+	ck_assert(out <= INT64_MAX - 365 * DAY && out >= INT64_MAX - 366 * DAY);
+}
+END_TEST
+
+/* ---- iso_format_us ------------------------------------------------------ */
+
+static void
+format_is(int64_t us, const char *want)
+{
+	char	 out[ISO_FMT_LEN];
+
+	ck_assert_msg(iso_format_us(us, out) == 0, "%lld: -1", (long long)us);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(strlen(out), ISO_FMT_LEN - 1);
+}
+
+static void
+format_bad(int64_t us)
+{
+	char	 out[ISO_FMT_LEN];
+
+	memset(out, 'x', sizeof(out));
+	ck_assert_msg(iso_format_us(us, out) == -1, "%lld: not -1",
+	    (long long)us);
+	ck_assert_msg(out[0] == 'x', "%lld: out written", (long long)us);
+}
+
+START_TEST(test_format)
+{
+	format_is(0, "1970-01-01T00:00:00.000000Z");
+	format_is(-1, "1969-12-31T23:59:59.999999Z");
+	format_is(S(-86400), "1969-12-31T00:00:00.000000Z");
+	format_is(S(1451606400) + 123456, "2016-01-01T00:00:00.123456Z");
+	format_is(S(951868799), "2000-02-29T23:59:59.000000Z");
+	format_is(NOW, "2026-11-24T12:00:00.000000Z");
+	format_is(S(1795492815) + 7, "2026-11-24T04:00:15.000007Z");
+	format_is(S(-2203891200LL), "1900-03-01T00:00:00.000000Z");
+	format_is(S(-11670955200LL), "1600-02-29T12:00:00.000000Z");
+	format_is(MIN_US, "0001-01-01T00:00:00.000000Z");
+	format_is(MAX_US, "9999-12-31T23:59:59.999999Z");
+	format_bad(MIN_US - 1);
+	format_bad(MAX_US + 1);
+	format_bad(INT64_MIN);
+	format_bad(INT64_MAX);
+}
+END_TEST
+
+/* What iso_format_us writes, iso_datetime_parse reads back exactly. */
+START_TEST(test_format_round_trip)
+{
+	char	 out[ISO_FMT_LEN];
+	int64_t	 t, back, step = INT64_C(9999999999989); /* ~116 d */
+	int	 n = 0;
+
+	for (t = MIN_US; t <= MAX_US - step; t += step, n++) {
+		ck_assert_int_eq(iso_format_us(t, out), 0);
+		back = dt_ok(out);
+		ck_assert_msg(back == t, "%lld -> %s -> %lld", (long long)t,
+		    out, (long long)back);
+	}
+	ck_assert_int_gt(n, 30000);
+}
+END_TEST
+
 static Suite *
 iso_suite(void)
 {
@@ -232,6 +437,15 @@ iso_suite(void)
 	tc = tcase_create("duration");
 	tcase_add_test(tc, test_duration_ok);
 	tcase_add_test(tc, test_duration_bad);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("before");
+	tcase_add_test(tc, test_before_fixed);
+	tcase_add_test(tc, test_before_calendar);
+	tcase_add_test(tc, test_before_range);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_format_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
