@@ -377,6 +377,37 @@ START_TEST(test_b64url_alphabet)
 }
 END_TEST
 
+/* PostgreSQL's ISO/UTC timestamptz text to ISO-8601 with Z (jw_time_iso). */
+static void
+time_is(const char *pg, const char *want)
+{
+	struct buf	 b;
+	struct jw	 w;
+
+	buf_init(&b, 256);
+	jw_init(&w, &b);
+	jw_time_iso(&w, pg);
+	ck_assert_msg(strcmp(buf_cstr(&b), want) == 0, "%s: got %s, want %s",
+	    pg ? pg : "NULL", buf_cstr(&b), want);
+	buf_free(&b);
+}
+
+START_TEST(test_jw_time_iso)
+{
+	time_is("2015-06-15 19:03:26.346+00", "\"2015-06-15T19:03:26.346000Z\"");
+	time_is("2015-06-15 19:03:26.346123+00",
+	    "\"2015-06-15T19:03:26.346123Z\"");
+	time_is("2015-06-15 19:03:26+00", "\"2015-06-15T19:03:26.000000Z\"");
+	time_is("2015-06-15 19:03:26.1+00", "\"2015-06-15T19:03:26.100000Z\"");
+	time_is(NULL, "null");
+	/* another zone or shape is passed through, never guessed at */
+	time_is("2015-06-15 19:03:26+02", "\"2015-06-15 19:03:26+02\"");
+	time_is("infinity", "\"infinity\"");
+	time_is("2015-06-15T19:03:26+00", "\"2015-06-15T19:03:26+00\"");
+	time_is("", "\"\"");
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -394,6 +425,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_jw_escape);
 	tcase_add_test(tc, test_jw_depth);
 	tcase_add_test(tc, test_jw_max);
+	tcase_add_test(tc, test_jw_time_iso);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("encoders");
