@@ -144,6 +144,21 @@ kbool(struct jw *w, const char *key, const PGresult *res, int row, int col)
 	jw_bool(w, PQgetvalue(res, row, col)[0] == 't');
 }
 
+/* A reference to another model, {"id": N}, or null. */
+static void
+write_ref(struct jw *w, const char *key, const PGresult *res, int row,
+    int col)
+{
+	jw_key(w, key);
+	if (PQgetisnull(res, row, col)) {
+		jw_null(w);
+		return;
+	}
+	jw_obj_open(w);
+	JW_KRAW(w, "id", PQgetvalue(res, row, col));
+	jw_obj_close(w);
+}
+
 /* The creator job, in the shape of Scale's job details (seed 003). */
 static void
 write_creator_job(struct jw *w, const PGresult *res, int i)
@@ -175,22 +190,8 @@ write_creator_job(struct jw *w, const PGresult *res, int i)
 		JW_KSTR(w, "icon_code", val(res, i, C_JT_ICON));
 		jw_obj_close(w);
 	}
-	JW_KEY(w, "job_type_rev");
-	if (PQgetisnull(res, i, C_JT_REVISION))
-		jw_null(w);
-	else {
-		jw_obj_open(w);
-		JW_KRAW(w, "id", PQgetvalue(res, i, C_JT_REVISION));
-		jw_obj_close(w);
-	}
-	JW_KEY(w, "event");
-	if (PQgetisnull(res, i, C_CJ_EVENT))
-		jw_null(w);
-	else {
-		jw_obj_open(w);
-		JW_KRAW(w, "id", PQgetvalue(res, i, C_CJ_EVENT));
-		jw_obj_close(w);
-	}
+	write_ref(w, "job_type_rev", res, i, C_JT_REVISION);
+	write_ref(w, "event", res, i, C_CJ_EVENT);
 	/* Scale's error is an object; a creator run that failed keeps the
 	 * database's message as its description. */
 	JW_KEY(w, "error");
@@ -231,14 +232,7 @@ write_batch(struct jw *w, const PGresult *res, int i, int with_definition)
 	jw_obj_open(w);
 	JW_KRAW(w, "id", PQgetvalue(res, i, C_EV_ID));
 	JW_KSTR(w, "type", PQgetvalue(res, i, C_EV_TYPE));
-	JW_KEY(w, "rule");
-	if (PQgetisnull(res, i, C_EV_RULE))
-		jw_null(w);
-	else {
-		jw_obj_open(w);
-		JW_KRAW(w, "id", PQgetvalue(res, i, C_EV_RULE));
-		jw_obj_close(w);
-	}
+	write_ref(w, "rule", res, i, C_EV_RULE);
 	JW_KEY(w, "occurred");
 	jw_time_iso(w, PQgetvalue(res, i, C_EV_OCCURRED));
 	jw_obj_close(w);
@@ -289,16 +283,10 @@ h_batches_list(struct req *r)
 		goto out;
 	}
 	jw_init(&w, r->out);
-	jw_obj_open(&w);
-	JW_KEY(&w, "count");
-	jw_int(&w, pg.total);
-	list_page_links(&w, &pg);
-	JW_KEY(&w, "results");
-	jw_arr_open(&w);
+	list_page_begin(&w, &pg, "results");
 	for (i = 0; i < pg.nrows; i++)
 		write_batch(&w, pg.res, i, 0);
-	jw_arr_close(&w);
-	jw_obj_close(&w);
+	list_page_end(&w);
 	resp_json(r, 200, NULL);
 out:
 	list_page_free(&pg);

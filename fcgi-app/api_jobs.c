@@ -416,16 +416,10 @@ h_jobs_list(struct req *r)
 		goto out;
 	}
 	jw_init(&w, r->out);
-	jw_obj_open(&w);
-	JW_KEY(&w, "count");
-	jw_int(&w, pg.total);
-	list_page_links(&w, &pg);
-	JW_KEY(&w, "jobs");
-	jw_arr_open(&w);
+	list_page_begin(&w, &pg, "jobs");
 	for (i = 0; i < pg.nrows; i++)
 		write_list_job(&w, pg.res, i, 1);
-	jw_arr_close(&w);
-	jw_obj_close(&w);
+	list_page_end(&w);
 	resp_json(r, 200, NULL);
 out:
 	list_page_free(&pg);

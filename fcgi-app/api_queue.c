@@ -117,7 +117,8 @@ read_json_object(struct req *r, struct buf *body, int required,
 		q_error(r, 400, "A JSON object body is required", "body");
 		return -1;
 	}
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+	if (!json_syntax_ok(body->data, body->len, JSON_MAX_DEPTH) ||
+	    (tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
 		goto bad;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, body->data, (int)body->len);

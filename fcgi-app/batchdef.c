@@ -241,6 +241,10 @@ batch_request_parse(const char *body, size_t len, struct batch_request *req,
 	int		 rc = -1;
 
 	memset(req, 0, sizeof(*req));
+	if (!json_syntax_ok(body, len, JSON_MAX_DEPTH)) {
+		fail_at(err, "body", "is not valid JSON");
+		goto out;
+	}
 	if (len > INT32_MAX || (tok = json_tokener_new_ex(JSON_MAX_DEPTH))
 	    == NULL) {
 		fail_at(err, "body", "could not be parsed");

@@ -133,6 +133,10 @@ const char *query_unknown(const struct query *, const char *const *allowed);
 int	 url_decode(const char *, size_t, char *out, size_t outcap,
 	    size_t *outlen);
 
+/* 1 if s[0..len) is one JSON value (RFC 8259, nothing lenient) nested at
+ * most max_depth deep, with only white space around it. */
+int	 json_syntax_ok(const char *, size_t len, int max_depth);
+
 #define TOKEN_MAX_LEN 128
 int	 token_from_headers(const char *authorization, const char *x_api_token,
 	    char *out, size_t outcap);
@@ -634,7 +638,9 @@ int	 list_page_run(struct req *, const struct list_spec *,
 	    const struct list_params *, int64_t owner, struct list_page *,
 	    enum db_rc *);
 void	 list_page_free(struct list_page *);
-void	 list_page_links(struct jw *, const struct list_page *);
+void	 list_page_begin(struct jw *, const struct list_page *,
+	    const char *items);
+void	 list_page_end(struct jw *);
 
 /* Handlers: one file per surface. */
 void	 h_healthz(struct req *);

@@ -97,18 +97,28 @@ list_page_free(struct list_page *pg)
 	buf_free(&pg->previous);
 }
 
-/* "next" and "previous" as the envelope writes them: a URL or null. */
+/*
+ * Open the envelope every list answers with: {"count": N, "next": URL or
+ * null, "previous": URL or null, "<items>": [ -- the surface writes the
+ * rows, then list_page_end closes it.
+ */
 void
-list_page_links(struct jw *w, const struct list_page *pg)
+list_page_begin(struct jw *w, const struct list_page *pg, const char *items)
 {
+	jw_obj_open(w);
+	JW_KEY(w, "count");
+	jw_int(w, pg->total);
 	JW_KEY(w, "next");
-	if (pg->next.len > 0)
-		jw_str(w, buf_cstr(&pg->next));
-	else
-		jw_null(w);
+	jw_str(w, pg->next.len > 0 ? buf_cstr(&pg->next) : NULL);
 	JW_KEY(w, "previous");
-	if (pg->previous.len > 0)
-		jw_str(w, buf_cstr(&pg->previous));
-	else
-		jw_null(w);
+	jw_str(w, pg->previous.len > 0 ? buf_cstr(&pg->previous) : NULL);
+	jw_key(w, items);
+	jw_arr_open(w);
+}
+
+void
+list_page_end(struct jw *w)
+{
+	jw_arr_close(w);
+	jw_obj_close(w);
 }

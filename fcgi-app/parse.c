@@ -381,3 +381,162 @@ queue_name_valid(const char *s, size_t n)
 			return 0;
 	return 1;
 }
+
+/*
+ * Strict JSON syntax (RFC 8259) of a whole text, nesting at most max_depth.
+ * json-c's strict mode still takes 'single-quoted' strings, NaN, Infinity,
+ * "1." and raw control characters inside strings; a request body is
+ * checked here first so that what docket accepts is JSON and nothing else.
+ * Recursive descent over a cursor; no allocation.
+ */
+struct jcur {
+	const char	*p, *end;
+};
+
+static void
+j_ws(struct jcur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
+	    *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static int
+j_lit(struct jcur *c, const char *word)
+{
+	size_t	 n = strlen(word);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+		return -1;
+	c->p += n;
+	return 0;
+}
+
+static int
+j_digits(struct jcur *c)
+{
+	const char	*start = c->p;
+
+	while (c->p < c->end && isdigit((unsigned char)*c->p))
+		c->p++;
+	return c->p > start ? 0 : -1;
+}
+
+static int
+j_number(struct jcur *c)
+{
+	if (c->p < c->end && *c->p == '-')
+		c->p++;
+	if (c->p < c->end && *c->p == '0')
+		c->p++;
+	else if (j_digits(c) != 0)
+		return -1;
+	if (c->p < c->end && *c->p == '.') {
+		c->p++;
+		if (j_digits(c) != 0)
+			return -1;
+	}
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+		c->p++;
+		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		if (j_digits(c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+j_string(struct jcur *c)
+{
+	int	 i;
+
+	c->p++;				/* the opening quote */
+	while (c->p < c->end) {
+		unsigned char ch = (unsigned char)*c->p++;
+
+		if (ch == '"')
+			return 0;
+		if (ch < 0x20)
+			return -1;
+		if (ch != '\\')
+			continue;
+		if (c->p >= c->end)
+			return -1;
+		ch = (unsigned char)*c->p++;
+		if (ch == 'u') {
+			for (i = 0; i < 4; i++, c->p++)
+				if (c->p >= c->end ||
+				    !isxdigit((unsigned char)*c->p))
+					return -1;
+		} else if (strchr("\"\\/bfnrt", ch) == NULL || ch == '\0')
+			return -1;
+	}
+	return -1;
+}
+
+static int
+j_value(struct jcur *c, int depth)
+{
+	char	 close;
+
+	j_ws(c);
+	if (c->p >= c->end)
+		return -1;
+	switch (*c->p) {
+	case '"':
+		return j_string(c);
+	case 't':
+		return j_lit(c, "true");
+	case 'f':
+		return j_lit(c, "false");
+	case 'n':
+		return j_lit(c, "null");
+	case '{':
+	case '[':
+		if (depth <= 0)
+			return -1;
+		close = *c->p == '{' ? '}' : ']';
+		c->p++;
+		j_ws(c);
+		if (c->p < c->end && *c->p == close) {
+			c->p++;
+			return 0;
+		}
+		for (;;) {
+			if (close == '}') {
+				j_ws(c);
+				if (c->p >= c->end || *c->p != '"' ||
+				    j_string(c) != 0)
+					return -1;
+				j_ws(c);
+				if (c->p >= c->end || *c->p++ != ':')
+					return -1;
+			}
+			if (j_value(c, depth - 1) != 0)
+				return -1;
+			j_ws(c);
+			if (c->p >= c->end)
+				return -1;
+			if (*c->p == close) {
+				c->p++;
+				return 0;
+			}
+			if (*c->p++ != ',')
+				return -1;
+		}
+	default:
+		return j_number(c);
+	}
+}
+
+int
+json_syntax_ok(const char *s, size_t len, int max_depth)
+{
+	struct jcur	 c = { s, s + len };
+
+	if (j_value(&c, max_depth) != 0)
+		return 0;
+	j_ws(&c);
+	return c.p == c.end;
+}

@@ -116,6 +116,20 @@ req_read_body(struct req *r, size_t max, struct buf *b)
 	return too_large ? BODY_TOO_LARGE : BODY_OK;
 }
 
+/*
+ * An error docketd answers before any handler runs, in the form of the
+ * surface the path belongs to: Django REST Framework's {"detail": ...}
+ * under /batches/ (seed 003), {"message": ...} everywhere else.
+ */
+static void
+envelope_error(struct req *r, int drf, int status, const char *message)
+{
+	if (drf)
+		resp_detail(r, status, message);
+	else
+		resp_error(r, status, message, NULL);
+}
+
 void
 request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 {
@@ -140,10 +154,7 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 	drf = strncmp(r.path, "/batches/", 9) == 0;
 	switch (route_match(r.method, r.path, &rt, allow, sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
-		if (drf)
-			resp_detail(&r, 404, "Not found.");
-		else
-			resp_error(&r, 404, "Not found", NULL);
+		envelope_error(&r, drf, 404, drf ? "Not found." : "Not found");
 		goto out;
 	case ROUTE_BAD_METHOD:
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
@@ -167,14 +178,14 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 	case QUERY_OK:
 		break;
 	case QUERY_TOO_LONG:
-		resp_error(&r, 414, "The query string is too long", NULL);
+		envelope_error(&r, drf, 414, "The query string is too long");
 		goto out;
 	case QUERY_TOO_MANY:
-		resp_error(&r, 400, "Too many query parameters", NULL);
+		envelope_error(&r, drf, 400, "Too many query parameters");
 		goto out;
 	case QUERY_BAD_ENCODING:
-		resp_error(&r, 400, "The query string is not valid "
-		    "percent-encoding", NULL);
+		envelope_error(&r, drf, 400, "The query string is not valid "
+		    "percent-encoding");
 		goto out;
 	}
 
@@ -184,26 +195,20 @@ request_handle(struct app *app, FCGX_Request *fr, struct buf *out)
 	 * tokens lease and finish jobs and see nothing else.
 	 */
 	if (rt->access != ACCESS_PUBLIC && req_identity(&r) != 0) {
-		if (drf)
-			resp_detail(&r, 401, "Invalid token.");
-		else
-			resp_error(&r, 401, "Unauthorized", NULL);
+		envelope_error(&r, drf, 401, drf ? "Invalid token." :
+		    "Unauthorized");
 		goto out;
 	}
 	if (r.role == ROLE_WORKER && rt->access != ACCESS_LEASE) {
-		if (drf)
-			resp_detail(&r, 403, "Worker tokens may only lease, "
-			    "heartbeat and finish jobs.");
-		else
-			resp_error(&r, 403, "Worker tokens may only lease, "
-			    "heartbeat and finish jobs", NULL);
+		envelope_error(&r, drf, 403, "Worker tokens may only lease, "
+		    "heartbeat and finish jobs");
 		goto out;
 	}
 	rt->fn(&r);
 	if (!r.responded) {
 		log_msg(LOG_ERR, "%s %s: handler sent no response", r.method,
 		    r.path);
-		resp_error(&r, 500, "Internal server error", NULL);
+		envelope_error(&r, drf, 500, "Internal server error");
 	}
 out:
 	db_release(&r);

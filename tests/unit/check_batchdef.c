@@ -109,8 +109,12 @@ START_TEST(test_body_bad)
 	bad("\"x\"", "body");
 	bad("{\"recipe_type_id\": 1} x", "body");
 	bad("{\"recipe_type_id\": 1,}", "body");
-	/* (json-c's strict mode still takes 'single-quoted' strings, as the
-	 * queue surface does; not asserted either way.) */
+	/* json-c's strict mode takes these; json_syntax_ok does not */
+	bad("{'recipe_type_id': 1}", "body");
+	bad("{\"recipe_type_id\": NaN, \"definition\": {}}", "body");
+	bad("{\"recipe_type_id\": 1., \"definition\": {}}", "body");
+	bad("{\"recipe_type_id\": 1, \"title\": \"a\tb\", \"definition\":"
+	    " {\"version\": \"1.0\"}}", "body");
 	bad("{\"definition\": {\"version\": \"1.0\"}}", "recipe_type_id");
 	bad(DEF("{\"version\": \"1.0\"}") "\n{}", "body");
 	bad("{\"recipe_type_id\": null, \"definition\": {}}", "recipe_type_id");

@@ -644,6 +644,42 @@ START_TEST(test_object_path_bad)
 }
 END_TEST
 
+static int
+js(const char *s)
+{
+	return json_syntax_ok(s, strlen(s), 4);
+}
+
+START_TEST(test_json_syntax)
+{
+	static const char *const good[] = {
+	    "{}", "[]", " {\"a\": 1} ", "\"x\"", "0", "-0", "-12.5e+3",
+	    "1E9", "true", "false", "null", "[1, \"a\", null, [], {}]",
+	    "{\"a\": {\"b\": [1, 2]}}", "\"\\u00e9\\n\\\"\\/\"",
+	    "\"caf\xc3\xa9\"", "\r\n\t{}\n", NULL };
+	static const char *const bad[] = {
+	    "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{'a': 1}", "{a: 1}",
+	    "NaN", "[Infinity]", "-Infinity", "1.", ".5", "01", "+1", "0x10",
+	    "1e", "1e+", "--1", "\"a\tb\"", "\"a\nb\"", "\"\\x\"",
+	    "\"\\u12g4\"", "\"\\u12\"", "\"open", "True", "nul", "nulls",
+	    "{} {}", "{}x", "[1 2]", "{\"a\" 1}", "{\"a\":}", "{1: 2}",
+	    "[/* c */]", "\"\\", NULL };
+	size_t	 i;
+
+	for (i = 0; good[i] != NULL; i++)
+		ck_assert_msg(js(good[i]), "refused: %s", good[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(!js(bad[i]), "accepted: %s", bad[i]);
+	/* a NUL byte inside the text is not JSON */
+	ck_assert(!json_syntax_ok("{}\0", 3, 4));
+	ck_assert(!json_syntax_ok("\"a\0b\"", 5, 4));
+	/* depth: 4 levels are fine, 5 are not */
+	ck_assert(js("[[[[1]]]]"));
+	ck_assert(!js("[[[[[1]]]]]"));
+	ck_assert(!js("{\"a\":{\"a\":{\"a\":{\"a\":{}}}}}"));
+}
+END_TEST
+
 static Suite *
 parse_suite(void)
 {
@@ -682,6 +718,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_queue_name_valid);
 	tcase_add_test(tc, test_object_path_good);
 	tcase_add_test(tc, test_object_path_bad);
+	tcase_add_test(tc, test_json_syntax);
 	suite_add_tcase(s, tc);
 	return s;
 }
