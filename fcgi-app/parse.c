@@ -385,7 +385,8 @@ queue_name_valid(const char *s, size_t n)
 /*
  * Strict JSON syntax (RFC 8259) of a whole text, nesting at most max_depth.
  * json-c's strict mode still takes 'single-quoted' strings, NaN, Infinity,
- * "1." and raw control characters inside strings; a request body is
+ * "1.", raw control characters and bytes that are not UTF-8 inside
+ * strings; a request body is
  * checked here first so that what docket accepts is JSON and nothing else.
  * Recursive descent over a cursor; no allocation.
  */
@@ -446,6 +447,42 @@ j_number(struct jcur *c)
 	return 0;
 }
 
+/*
+ * One UTF-8 sequence starting at c->p - 1 (its lead byte already taken):
+ * the shortest form, no UTF-16 surrogates, at most U+10FFFF.
+ */
+static int
+j_utf8(struct jcur *c, unsigned char lead)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	int		 n, i;
+
+	if (lead >= 0xc2 && lead <= 0xdf)
+		n = 1;
+	else if (lead >= 0xe0 && lead <= 0xef) {
+		n = 2;
+		if (lead == 0xe0)
+			lo = 0xa0;		/* overlong */
+		else if (lead == 0xed)
+			hi = 0x9f;		/* surrogates */
+	} else if (lead >= 0xf0 && lead <= 0xf4) {
+		n = 3;
+		if (lead == 0xf0)
+			lo = 0x90;		/* overlong */
+		else if (lead == 0xf4)
+			hi = 0x8f;		/* above U+10FFFF */
+	} else
+		return -1;
+	for (i = 0; i < n; i++, c->p++) {
+		if (c->p >= c->end || (unsigned char)*c->p < lo ||
+		    (unsigned char)*c->p > hi)
+			return -1;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return 0;
+}
+
 static int
 j_string(struct jcur *c)
 {
@@ -459,6 +496,11 @@ j_string(struct jcur *c)
 			return 0;
 		if (ch < 0x20)
 			return -1;
+		if (ch >= 0x80) {
+			if (j_utf8(c, ch) != 0)
+				return -1;
+			continue;
+		}
 		if (ch != '\\')
 			continue;
 		if (c->p >= c->end)
