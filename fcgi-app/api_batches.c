@@ -61,12 +61,14 @@ static const char *const status_words[] = { "SUBMITTED", "CREATED", NULL };
 
 static const struct list_filter batch_filters[] = {
 	{ "status", LV_CHOICE, status_words, NULL,
-	  "b.status = ANY(%s::batch_status[])", "text" },
+	  "b.status = ANY(%s::batch_status[])", "text",
+	  "b.status = %s::batch_status" },
 	{ "recipe_type_id", LV_INT, NULL, NULL,
-	  "b.recipe_type_id = ANY(%s)", "bigint" },
+	  "b.recipe_type_id = ANY(%s)", "bigint",
+	  "b.recipe_type_id = %s" },
 	{ "recipe_type_name", LV_TEXT, NULL, NULL,
 	  "b.recipe_type_id IN (SELECT id FROM recipe_types"
-	  " WHERE name = ANY(%s))", "text" },
+	  " WHERE name = ANY(%s))", "text", NULL },
 };
 
 static const struct list_order batch_orders[] = {

@@ -270,7 +270,8 @@ static const char *const status_states[] = { "ready", "queued", "running",
 
 static const struct list_filter job_filters[] = {
 	{ "status", LV_CHOICE, status_words, status_states,
-	  "j.state = ANY(%s::job_state[])", "text" },
+	  "j.state = ANY(%s::job_state[])", "text",
+	  "j.state = %s::job_state" },
 };
 
 static const struct list_order job_orders[] = {
@@ -291,9 +292,9 @@ static const struct list_order job_orders[] = {
  * The seed's list takes no parameters; given any of these it pages like
  * every other list (listing.c), strictly: a bad page or page_size is a 400
  * in this surface's error format, not DRF's quiet default.  The count is a
- * count(*) over the caller's matching jobs (an index-only scan of
- * jobs_user_created_idx): jobs change state on the queue's hot path, where
- * a maintained count would serialize every worker on one counter row.
+ * count(*) over the caller's matching jobs, a scan of them: jobs change
+ * state on the queue's hot path, where a maintained count would serialize
+ * every worker on one counter row (docs/listing.md).
  */
 static const struct list_spec job_list = {
 	.inner = "jobs j",

@@ -209,6 +209,11 @@ struct list_filter {
 	 * "b.status = ANY(%s)".  Trusted text from the spec. */
 	const char	*sql;
 	const char	*elem_type;	/* SQL element type: "text", "bigint" */
+	/* The same predicate for exactly one value, with %s replaced by
+	 * "$n::<elem_type>" ("b.recipe_type_id = %s"), or NULL to use sql.
+	 * PostgreSQL 15 walks an index in order for "col = $1" but not for
+	 * "col = ANY(ARRAY[$1])": it sorts every matching row instead. */
+	const char	*sql_one;
 };
 
 struct list_order {

@@ -722,8 +722,9 @@ list_build(const struct list_spec *spec, const struct list_params *lp,
 {
 	struct buf	 pred, order;
 	const struct list_filter *f;
-	const char	*alias, *hole, *joins;
+	const char	*alias, *hole, *joins, *tmpl;
 	size_t		 fi, i;
+	int		 one;
 	int		 owner_n = 0, first[LIST_MAX_FILTERS], start_n = 0;
 	int		 end_n = 0, limit_n, offset_n, seeks, desc, ok = 1;
 	int		 times;
@@ -769,12 +770,17 @@ list_build(const struct list_spec *spec, const struct list_params *lp,
 		f = &spec->filters[fi];
 		if (lp->nvalues[fi] == 0)
 			continue;
-		if ((hole = strstr(f->sql, "%s")) == NULL)
+		one = lp->nvalues[fi] == 1 && f->sql_one != NULL;
+		tmpl = one ? f->sql_one : f->sql;
+		if ((hole = strstr(tmpl, "%s")) == NULL)
 			goto fail;
 		if (pred.len > 0)
 			buf_puts(&pred, " AND ");
-		buf_append(&pred, f->sql, (size_t)(hole - f->sql));
-		put_array(&pred, f, first[fi], lp->nvalues[fi]);
+		buf_append(&pred, tmpl, (size_t)(hole - tmpl));
+		if (one)
+			buf_printf(&pred, "$%d::%s", first[fi], f->elem_type);
+		else
+			put_array(&pred, f, first[fi], lp->nvalues[fi]);
 		buf_puts(&pred, hole + 2);
 	}
 	if (spec->time != NULL && lp->has_started)

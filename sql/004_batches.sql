@@ -385,11 +385,14 @@ BEGIN
     -- The edge days hold rows outside [started, ended]: count their part
     -- exactly.  For the last day, count whichever side of p_ended is
     -- smaller: with ended = now (the default) the side after it is empty.
+    -- A day is 24 hours, not interval '1 day': timestamptz + '1 day' is a
+    -- day of the session's TimeZone, 23 or 25 hours long across a summer
+    -- time switch, and the buckets are UTC days.
     FOR v_i IN 1 .. coalesce(array_length(v_days, 1), 0) LOOP
         IF v_days[v_i] <> v_first AND v_days[v_i] <> v_last THEN
             CONTINUE;
         END IF;
-        v_day_end := v_days[v_i] + interval '1 day' - interval '1 microsecond';
+        v_day_end := v_days[v_i] + interval '24 hours' - interval '1 microsecond';
         IF v_days[v_i] = v_last AND v_days[v_i] <> v_first
            AND p_ended >= v_days[v_i] + interval '12 hours' THEN
             v_ns[v_i] := v_ns[v_i] - batch_count_range(p_user, p_status,
@@ -416,7 +419,7 @@ BEGIN
             IF p_desc THEN
                 lo := v_lo;
                 hi := least(v_days[array_length(v_days, 1) + 1 - v_i]
-                            + interval '1 day' - interval '1 microsecond',
+                            + interval '24 hours' - interval '1 microsecond',
                             p_ended);
             ELSE
                 lo := greatest(v_days[v_i], v_lo);
