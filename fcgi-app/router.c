@@ -36,9 +36,11 @@ static const struct route routes[] = {
 	{ "POST",   "/api/v1/queue/want_job",      0, LSE, h_queue_want },
 	{ "POST",   "/api/v1/queue/want_job/",     0, LSE, h_queue_want },
 	{ "GET",    "/batches/",                   0, USR, h_batches_list },
+	{ "HEAD",   "/batches/",                   0, USR, h_batches_list },
 	{ "POST",   "/batches/",                   0, USR, h_batches_create },
 	{ "POST",   "/batches/validation/",        0, USR, h_batches_validate },
 	{ "GET",    "/batches/",                   1, USR, h_batches_get },
+	{ "HEAD",   "/batches/",                   1, USR, h_batches_get },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
