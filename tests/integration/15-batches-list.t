@@ -698,7 +698,7 @@ drf_error(api(GET => '/batches/nothing/here/', token => $tokA), 404, qr/\ANot fo
 for my $m (qw(PUT DELETE PATCH)) {
     $r = api($m => '/batches/', token => $tokA, content => '{}');
     drf_error($r, 405, qr/\AMethod "$m" not allowed\.\z/, "$m /batches/");
-    is(header($r, 'allow'), 'GET, POST', "$m /batches/: Allow: GET, POST");
+    is(header($r, 'allow'), 'GET, HEAD, POST', "$m /batches/: Allow: GET, HEAD, POST");
 }
 $r = api(GET => '/batches/validation/', token => $tokA);
 drf_error($r, 405, qr/\AMethod "GET" not allowed\.\z/, 'GET /batches/validation/');
@@ -706,8 +706,23 @@ is(header($r, 'allow'), 'POST', 'GET /batches/validation/: Allow: POST');
 for my $m (qw(PUT DELETE POST)) {
     $r = api($m => "/batches/$id1/", token => $tokA, content => '{}');
     drf_error($r, 405, qr/\AMethod "$m" not allowed\.\z/, "$m /batches/{id}/");
-    is(header($r, 'allow'), 'GET', "$m /batches/{id}/: Allow: GET");
+    is(header($r, 'allow'), 'GET, HEAD', "$m /batches/{id}/: Allow: GET, HEAD");
 }
 is(sql("SELECT count(*) FROM batches WHERE id = $id1"), 1, 'DELETE did not delete the batch');
+
+# ---- HEAD answers as GET, without the body (DRF) -----------------------------
+{
+    my $g = blist($tokA, page_size => 5);
+    my $h = api(HEAD => '/batches/?page_size=5', token => $tokA);
+    is($h->{status}, 200, 'HEAD /batches/: 200');
+    is($h->{content} // '', '', 'HEAD /batches/: no body');
+    is(header($h, 'content-length'), header($g, 'content-length'),
+        'HEAD /batches/: the Content-Length of the GET');
+    my $id = $g->{json}{results}[0]{id};
+    $h = api(HEAD => "/batches/$id/", token => $tokA);
+    is($h->{status}, 200, 'HEAD /batches/{id}/: 200');
+    $h = api(HEAD => "/batches/$id/", token => $tokB);
+    is($h->{status}, 404, "HEAD of another user's batch: 404");
+}
 
 done_testing;
