@@ -150,12 +150,12 @@ SELECT b.user_id,
        CASE WHEN st IN ('succeeded', 'failed') THEN b.run + interval '1 minute' END,
        CASE WHEN st IN ('succeeded', 'failed', 'canceled') THEN b.run + interval '2 minutes' END,
        b.rt_id, b.event_id, b.id,
-       :jbase + :nbatches + 1 + ((b.id * 7919 + k) % greatest(1, :njobs - :nbatches))
+       :jbase + :nbatches + 1 + ((b.id::bigint * 7919 + k) % greatest(1, :njobs - :nbatches))
   FROM g_b b
  CROSS JOIN LATERAL generate_series(1, b.njobs) AS k
- CROSS JOIN LATERAL (SELECT (CASE WHEN pg_temp.h(b.id * 1000 + k, 8) < 0.12 THEN 'failed'
-                                  WHEN pg_temp.h(b.id * 1000 + k, 8) < 0.15 THEN 'canceled'
-                                  WHEN pg_temp.h(b.id * 1000 + k, 8) < 0.25 THEN 'queued'
+ CROSS JOIN LATERAL (SELECT (CASE WHEN pg_temp.h(b.id::bigint * 1000 + k, 8) < 0.12 THEN 'failed'
+                                  WHEN pg_temp.h(b.id::bigint * 1000 + k, 8) < 0.15 THEN 'canceled'
+                                  WHEN pg_temp.h(b.id::bigint * 1000 + k, 8) < 0.25 THEN 'queued'
                                   ELSE 'succeeded' END)::job_state AS st) s
  WHERE b.njobs > 0
  ORDER BY b.b, k;
