@@ -370,21 +370,42 @@ h_batches_get(struct req *r)
 }
 
 /*
- * Read and check the body shared by POST /batches/ and its validation.
- * Returns 0, or -1 after answering.
+ * The body of POST /batches/ and of its validation, read and checked, with
+ * the caller and the recipe type as the statements bind them.  The request
+ * is on the heap: too large for a thread's stack next to everything else.
  */
+struct batch_post {
+	struct batch_request	*br;		/* owned */
+	struct buf		 body, def;	/* def: canonical definition */
+	char			 user[24], rt[24];
+};
+
+static void
+batch_post_free(struct batch_post *bp)
+{
+	free(bp->br);
+	buf_free(&bp->body);
+	buf_free(&bp->def);
+}
+
+/* 0, or -1 after answering (bp must still be freed). */
 static int
-read_batch_request(struct req *r, struct buf *body, struct batch_request *br,
-    struct buf *def)
+batch_post_read(struct req *r, struct batch_post *bp)
 {
 	struct batch_error	 err;
 	char			 msg[256];
 
+	buf_init(&bp->body, BATCH_BODY_MAX);
+	buf_init(&bp->def, BATCH_BODY_MAX);
+	if ((bp->br = malloc(sizeof(*bp->br))) == NULL) {
+		resp_detail(r, 500, "Internal server error");
+		return -1;
+	}
 	if (r->query.n > 0) {
 		resp_detail(r, 400, "This resource takes no query parameters.");
 		return -1;
 	}
-	switch (req_read_body(r, BATCH_BODY_MAX, body)) {
+	switch (req_read_body(r, BATCH_BODY_MAX, &bp->body)) {
 	case BODY_OK:
 		break;
 	case BODY_TOO_LARGE:
@@ -395,12 +416,15 @@ read_batch_request(struct req *r, struct buf *body, struct batch_request *br,
 		resp_detail(r, 400, "The request body could not be read.");
 		return -1;
 	}
-	if (batch_request_parse(body->data != NULL ? body->data : "",
-	    body->len, br, def, &err) != 0) {
+	if (batch_request_parse(bp->body.data != NULL ? bp->body.data : "",
+	    bp->body.len, bp->br, &bp->def, &err) != 0) {
 		snprintf(msg, sizeof(msg), "%s: %s", err.field, err.message);
 		resp_detail(r, 400, msg);
 		return -1;
 	}
+	snprintf(bp->user, sizeof(bp->user), "%lld", (long long)r->user_id);
+	snprintf(bp->rt, sizeof(bp->rt), "%lld",
+	    (long long)bp->br->recipe_type_id);
 	return 0;
 }
 
@@ -418,77 +442,55 @@ no_recipe_type(struct req *r, const struct batch_request *br)
 void
 h_batches_create(struct req *r)
 {
-	struct batch_request	*br = NULL;
-	struct buf		 body, def;
+	struct batch_post	 bp = { 0 };
 	const char		*params[5];
-	char			 user[24], rt[24], id[24];
+	char			 id[24];
 	PGresult		*res = NULL;
 	enum db_rc		 rc;
 
-	buf_init(&body, BATCH_BODY_MAX);
-	buf_init(&def, BATCH_BODY_MAX);
-	/* Too large for a thread's stack next to everything else. */
-	if ((br = malloc(sizeof(*br))) == NULL) {
-		resp_detail(r, 500, "Internal server error");
+	if (batch_post_read(r, &bp) != 0)
 		goto out;
-	}
-	if (read_batch_request(r, &body, br, &def) != 0)
-		goto out;
-	snprintf(user, sizeof(user), "%lld", (long long)r->user_id);
-	snprintf(rt, sizeof(rt), "%lld", (long long)br->recipe_type_id);
-	params[0] = user;
-	params[1] = rt;
-	params[2] = br->has_title ? br->title : NULL;
-	params[3] = br->has_description ? br->description : NULL;
-	params[4] = buf_cstr(&def);
+	params[0] = bp.user;
+	params[1] = bp.rt;
+	params[2] = bp.br->has_title ? bp.br->title : NULL;
+	params[3] = bp.br->has_description ? bp.br->description : NULL;
+	params[4] = buf_cstr(&bp.def);
 	if ((rc = db_exec(r, STMT_BATCH_SUBMIT, 5, params, &res)) != DB_OK) {
 		db_fail(r, rc);
 		goto out;
 	}
 	if (PQgetisnull(res, 0, 0)) {
-		no_recipe_type(r, br);
+		no_recipe_type(r, bp.br);
 		goto out;
 	}
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
 	answer_batch(r, id, 201);
 out:
 	PQclear(res);
-	free(br);
-	buf_free(&body);
-	buf_free(&def);
+	batch_post_free(&bp);
 }
 
 /* POST /batches/validation/ -> {"recipe_count": N, "warnings": [...]} */
 void
 h_batches_validate(struct req *r)
 {
-	struct batch_request	*br = NULL;
-	struct buf		 body, def;
+	struct batch_post	 bp = { 0 };
 	const char		*params[3];
-	char			 user[24], rt[24];
 	struct jw		 w;
 	PGresult		*res = NULL;
 	enum db_rc		 rc;
 
-	buf_init(&body, BATCH_BODY_MAX);
-	buf_init(&def, BATCH_BODY_MAX);
-	if ((br = malloc(sizeof(*br))) == NULL) {
-		resp_detail(r, 500, "Internal server error");
+	if (batch_post_read(r, &bp) != 0)
 		goto out;
-	}
-	if (read_batch_request(r, &body, br, &def) != 0)
-		goto out;
-	snprintf(user, sizeof(user), "%lld", (long long)r->user_id);
-	snprintf(rt, sizeof(rt), "%lld", (long long)br->recipe_type_id);
-	params[0] = user;
-	params[1] = rt;
-	params[2] = buf_cstr(&def);
+	params[0] = bp.user;
+	params[1] = bp.rt;
+	params[2] = buf_cstr(&bp.def);
 	if ((rc = db_exec(r, STMT_BATCH_PREVIEW, 3, params, &res)) != DB_OK) {
 		db_fail(r, rc);
 		goto out;
 	}
 	if (PQgetisnull(res, 0, 0)) {
-		no_recipe_type(r, br);
+		no_recipe_type(r, bp.br);
 		goto out;
 	}
 	jw_init(&w, r->out);
@@ -499,7 +501,5 @@ h_batches_validate(struct req *r)
 	resp_json(r, 200, NULL);
 out:
 	PQclear(res);
-	free(br);
-	buf_free(&body);
-	buf_free(&def);
+	batch_post_free(&bp);
 }

@@ -69,15 +69,18 @@ list_page_run(struct req *r, const struct list_spec *spec,
 	if (pg->nrows == 0 && pg->page > 1)
 		return LIST_NO_PAGE;
 
-	buf_init(&base, 512);
-	req_base_url(r, &base);
-	if (pg->page * lp->page_size < pg->total)
-		list_link(buf_cstr(&base), r->path, &r->query, pg->page + 1,
-		    &pg->next);
-	if (pg->page > 1)
-		list_link(buf_cstr(&base), r->path, &r->query, pg->page - 1,
-		    &pg->previous);
-	buf_free(&base);
+	/* Most lists fit on one page: no links, no base URL to build. */
+	if (pg->page > 1 || pg->page * lp->page_size < pg->total) {
+		buf_init(&base, 512);
+		req_base_url(r, &base);
+		if (pg->page * lp->page_size < pg->total)
+			list_link(buf_cstr(&base), r->path, &r->query,
+			    pg->page + 1, &pg->next);
+		if (pg->page > 1)
+			list_link(buf_cstr(&base), r->path, &r->query,
+			    pg->page - 1, &pg->previous);
+		buf_free(&base);
+	}
 	if (pg->next.failed || pg->previous.failed) {
 		rc = DB_ERROR;
 		goto fail;

@@ -552,6 +552,7 @@ AS $$
 DECLARE
     b batches;
     v_added bigint;
+    v_total bigint;
     r record;
 BEGIN
     SELECT * INTO b FROM batches WHERE id = p_batch FOR UPDATE;
@@ -568,11 +569,11 @@ BEGIN
     ON CONFLICT (batch_id, batch_source_id) WHERE batch_id IS NOT NULL
     DO NOTHING;
     GET DIAGNOSTICS v_added = ROW_COUNT;
+    -- Every job of the batch, this run's and an earlier run's: one count.
+    SELECT count(*) INTO v_total FROM jobs WHERE batch_id = b.id;
     UPDATE batches
-       SET status = 'CREATED',
-           created_count = (SELECT count(*) FROM jobs WHERE batch_id = b.id),
-           total_count = (SELECT count(*) FROM jobs WHERE batch_id = b.id),
-           last_modified = now()
+       SET status = 'CREATED', created_count = v_total,
+           total_count = v_total, last_modified = now()
      WHERE id = b.id;
     -- Wake the workers of the queues the new jobs are on.
     FOR r IN SELECT DISTINCT queue, user_id FROM jobs

@@ -35,13 +35,6 @@ sub put_job {
                content => ref $body ? encode_json($body) : $body);
 }
 sub get_job { my ($t, $id, %h) = @_; api(GET => "/api/v1/queue/jobs/$id", token => $t, headers => \%h) }
-sub sql1 {
-    my ($sql) = @_;
-    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', $sql);
-    die "psql: $err" if $rc;
-    chomp $out;
-    return $out;
-}
 sub q_error {
     my ($res, $status, $field, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
@@ -82,7 +75,7 @@ $r = enqueue($tok, { queue => qn('h'), params => {} },
 expect_json($r, 202, undef, 'enqueue with every header');
 my $hid = $r->{json}{id};
 is($r->{json}{priority}, 3, 'X-Accepted-Priority is the priority');
-is(sql1("SELECT extract(epoch FROM result_ttl)::int || ' ' || extract(epoch FROM job_timeout)::int"
+is(sql_value("SELECT extract(epoch FROM result_ttl)::int || ' ' || extract(epoch FROM job_timeout)::int"
         . " || ' ' || callback_url || ' ' || (run_at - now() BETWEEN interval '95 s' AND interval '101 s')"
         . " FROM jobs WHERE uuid = '$hid'"),
    '600 30 https://example.org/hook?x=1 true',
@@ -104,7 +97,7 @@ for my $case (
     my ($h, $v) = @$case;
     q_error(enqueue($tok, { queue => qn('bad') }, $h => $v), 400, $h, "enqueue $h: '$v'");
 }
-is(sql1("SELECT count(*) FROM jobs WHERE queue = '" . qn('bad') . "'"), 0,
+is(sql_value("SELECT count(*) FROM jobs WHERE queue = '" . qn('bad') . "'"), 0,
    'no rejected enqueue left a job');
 
 # Body errors.
@@ -126,7 +119,7 @@ for my $case (
 }
 $r = enqueue($tok, '{"queue":"' . qn('big') . '","params":{"x":"' . ('a' x (1100 * 1024)) . '"}}');
 q_error($r, 413, undef, 'a body over queue_body_max');
-is(sql1("SELECT count(*) FROM jobs WHERE queue = '" . qn('big') . "'"), 0, 'the oversized job was not stored');
+is(sql_value("SELECT count(*) FROM jobs WHERE queue = '" . qn('big') . "'"), 0, 'the oversized job was not stored');
 # The connection still works after a rejected large body.
 is(get_job($tok, $job->{id})->{status}, 200, 'the next request after a 413 is answered');
 
@@ -169,11 +162,11 @@ is(want($tok, '?queue=' . qn('prio'))->{status}, 204, 'drained');
 # X-Accepted-Timeout is the lease.
 enqueue($tok, { queue => qn('lease') });
 $r = want($tok, '?queue=' . qn('lease'), 'X-Accepted-Timeout' => 42);
-is(sql1("SELECT extract(epoch FROM lease_expires_at - started_at)::int FROM jobs WHERE uuid = '$r->{json}{id}'"),
+is(sql_value("SELECT extract(epoch FROM lease_expires_at - started_at)::int FROM jobs WHERE uuid = '$r->{json}{id}'"),
    42, 'X-Accepted-Timeout: 42 leases for 42 s');
 enqueue($tok, { queue => qn('lease') });
 $r = want($tok, '?queue=' . qn('lease'));
-is(sql1("SELECT extract(epoch FROM lease_expires_at - started_at)::int FROM jobs WHERE uuid = '$r->{json}{id}'"),
+is(sql_value("SELECT extract(epoch FROM lease_expires_at - started_at)::int FROM jobs WHERE uuid = '$r->{json}{id}'"),
    300, 'no X-Accepted-Timeout: the default lease (queue_lease_default, 300 s)');
 
 # Queue selection: several ?queue=, the body's string or list, none = any.
@@ -190,9 +183,9 @@ is(want($tok, '?queue=' . qn('any'))->{status}, 204, 'a user token never leases 
 enqueue($tok, { queue => qn('any2') });
 $r = want($tok);
 is($r->{status}, 200, 'no queue named: a job from any queue');
-is(sql1("SELECT u.name FROM jobs j JOIN users u ON u.id = j.user_id WHERE j.uuid = '$r->{json}{id}'"),
+is(sql_value("SELECT u.name FROM jobs j JOIN users u ON u.id = j.user_id WHERE j.uuid = '$r->{json}{id}'"),
    $user, 'and one of the caller\'s own');
-is(sql1("SELECT state FROM jobs WHERE uuid = '$theirs'"), 'queued', 'the other user\'s job is still queued');
+is(sql_value("SELECT state FROM jobs WHERE uuid = '$theirs'"), 'queued', 'the other user\'s job is still queued');
 
 # want_job errors.
 q_error(want($tok, '?queue=a%20b'), 400, 'queue', 'want_job with a bad queue name');
@@ -212,19 +205,19 @@ for my $h (['X-Accepted-Timeout', 0], ['X-Accepted-Timeout', 'x'], ['X-Accepted-
     is(want($tok, '?queue=' . qn('wbad'), $h->[0] => $h->[1])->{status}, 400, "want_job with $h->[0]: $h->[1]");
 }
 is(want($tok, '?queue=' . qn('wbad') . '&bogus=1')->{status}, 400, 'want_job with an unknown parameter');
-is(sql1("SELECT state || ' ' || attempts || ' ' || (lease_token IS NULL) FROM jobs WHERE uuid = '$wb'"),
+is(sql_value("SELECT state || ' ' || attempts || ' ' || (lease_token IS NULL) FROM jobs WHERE uuid = '$wb'"),
    'queued 0 true', 'the refused want_jobs leased nothing');
 
 # ---- heartbeat and finish ----------------------------------------------------
 my $fid = enqueue($tok, { queue => qn('fin'), params => { n => 1 } })->{json}{id};
 $r = want($tok, '?queue=' . qn('fin'), 'X-Accepted-Timeout' => 5);
 my $lease = $r->{json}{lease_token};
-sql1("UPDATE jobs SET lease_expires_at = now() + interval '1 s' WHERE uuid = '$fid'");
+sql_value("UPDATE jobs SET lease_expires_at = now() + interval '1 s' WHERE uuid = '$fid'");
 $r = put_job($tok, $fid, { status => 'running' }, 'X-Accepted-Lease-Token' => $lease);
 expect_json($r, 200, undef, 'heartbeat');
 is($r->{json}{status}, 'running', 'heartbeat: still running');
 ok(!exists $r->{json}{lease_token}, 'heartbeat: the answer does not repeat the token');
-is(sql1("SELECT lease_expires_at > now() + interval '4 s' FROM jobs WHERE uuid = '$fid'"), 't',
+is(sql_value("SELECT lease_expires_at > now() + interval '4 s' FROM jobs WHERE uuid = '$fid'"), 't',
    'heartbeat extends the lease by its length');
 q_error(put_job($tok, $fid, { status => 'done' }, 'X-Accepted-Lease-Token' => '00000000-0000-4000-8000-000000000000'),
         409, undef, 'a finish with another lease\'s token');
@@ -239,7 +232,7 @@ q_error(put_job($tok, $fid, { result => 1 }), 400, 'status', 'no status');
 q_error(put_job($tok, $fid, '{"status":'), 400, 'body', 'malformed JSON');
 q_error(put_job($tok, $fid, { status => 'done', extra => 1 }), 400, 'body', 'an unknown field');
 q_error(put_job($tok2, $fid, { status => 'done' }), 404, undef, 'another user cannot finish the job');
-is(sql1("SELECT state FROM jobs WHERE uuid = '$fid'"), 'running', 'none of those changed the job');
+is(sql_value("SELECT state FROM jobs WHERE uuid = '$fid'"), 'running', 'none of those changed the job');
 $r = put_job($tok, $fid, { status => 'done', result => { answer => [1, 2.50, 'x'] }, lease_token => $lease });
 expect_json($r, 200, undef, 'finish');
 is($r->{json}{status}, 'done', 'finish: status done');
@@ -292,7 +285,7 @@ expect_json($r, 200, undef, 'delete a queued job');
 is($r->{json}{id}, $did, 'delete returns the job');
 is($r->{json}{status}, 'queued', 'as it was');
 q_error(get_job($tok, $did), 404, undef, 'a deleted job is gone');
-is(sql1("SELECT count(*) FROM jobs WHERE uuid = '$did'"), 0, 'its row is gone');
+is(sql_value("SELECT count(*) FROM jobs WHERE uuid = '$did'"), 0, 'its row is gone');
 q_error(api(DELETE => "/api/v1/queue/jobs/$did", token => $tok), 404, undef, 'deleting it again');
 
 my $cid = enqueue($tok, { queue => qn('cancel') })->{json}{id};
@@ -313,13 +306,13 @@ q_error(get_job($tok, $cid), 404, undef, 'and is gone');
 
 # A job with files (made by the jobs surface) loses them on delete.
 my $fjob = add_job(user => $user, name => 'with files', files => ['a.txt']);
-my $fuuid = sql1("SELECT uuid FROM jobs WHERE id = $fjob->{id}");
+my $fuuid = sql_value("SELECT uuid FROM jobs WHERE id = $fjob->{id}");
 ok(-d store_dir() . "/$fuuid", 'the job has a store directory');
 my $files_before = count_files(store_dir() . "/$fuuid");
 q_error(api(DELETE => "/api/v1/queue/jobs/$fuuid", token => $tok2), 404, undef,
         'another user deleting a job with files');
 is(count_files(store_dir() . "/$fuuid"), $files_before, 'its files are all still there');
-is(sql1("SELECT count(*) FROM jobs WHERE uuid = '$fuuid'"), 1, 'and its row');
+is(sql_value("SELECT count(*) FROM jobs WHERE uuid = '$fuuid'"), 1, 'and its row');
 is(api(GET => "/api/v1/jobs/get?job-id=$fjob->{id}", token => $tok)->{status}, 200,
    'the owner still sees it on the jobs surface');
 is(api(DELETE => "/api/v1/queue/jobs/$fuuid", token => $tok)->{status}, 200, 'delete it on the queue surface');

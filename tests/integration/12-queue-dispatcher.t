@@ -44,14 +44,6 @@ my $CB_KEY = conf('callback_key') // '';
 diag("dispatch interval ${INTERVAL}s, queue_max_attempts $MAX_ATTEMPTS, "
      . "callback backoff ${BACKOFF}s");
 
-sub sql {
-    my ($q) = @_;
-    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', $q);
-    die "psql: $q: $err" if $rc;
-    $out =~ s/\s+\z//;
-    return $out;
-}
-
 sub uuid_ok {
     my ($u) = @_;
     die "not a uuid: " . ($u // 'undef') . "\n"
@@ -92,7 +84,7 @@ sub get_job { api(GET => "/api/v1/queue/jobs/$_[0]", token => $tok) }
 # The advisory lock of dispatcher.c (key 110429572130164 = 0x646f636b6574:
 # classid 0x646f, objid 0x636b6574, objsubid 1 for a bigint key).
 sub lock_holders {
-    my $out = sql("SELECT coalesce(a.application_name, '?') FROM pg_locks l "
+    my $out = sql_value("SELECT coalesce(a.application_name, '?') FROM pg_locks l "
         . "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
         . "WHERE l.locktype = 'advisory' AND l.granted "
         . "AND l.classid = 25711 AND l.objid = 1667982708 AND l.objsubid = 1");
@@ -110,7 +102,7 @@ is(scalar @disp, 1, "docketd's master ($master) has one dispatcher child (docket
 my $disp = $disp[0];
 my @h = lock_holders();
 is_deeply(\@h, ['docket-dispatcher'], 'exactly one session holds the dispatcher lock: docket-dispatcher');
-ok(wait_until(sub { sql("SELECT count(*) FROM pg_stat_activity "
+ok(wait_until(sub { sql_value("SELECT count(*) FROM pg_stat_activity "
                         . "WHERE application_name = 'docket-callbacks'") >= 1 }, 5),
    'the callback thread has its own connection (docket-callbacks)');
 {
@@ -135,7 +127,7 @@ ok(wait_until(sub { sql("SELECT count(*) FROM pg_stat_activity "
         my $r = lease_now($q, 1);
         my $t = time;
         is($r->{json}{id}, $id, "lease $n of $MAX_ATTEMPTS: the job is leased");
-        is(sql("SELECT attempts FROM jobs WHERE uuid = '$id'"), $n - 1,
+        is(sql_value("SELECT attempts FROM jobs WHERE uuid = '$id'"), $n - 1,
            "lease $n: attempts = " . ($n - 1));
         if (defined $t_prev) {
             my $gap = $t - $t_prev;
@@ -153,7 +145,7 @@ ok(wait_until(sub { sql("SELECT count(*) FROM pg_stat_activity "
                        1 + $INTERVAL + 3, 0.1);
     ok($g, "after $MAX_ATTEMPTS expired leases the job fails");
     is($g && $g->{json}{error}, "lease expired $MAX_ATTEMPTS times", 'and its error says why');
-    is(sql("SELECT attempts FROM jobs WHERE uuid = '$id'"), $MAX_ATTEMPTS, "attempts = $MAX_ATTEMPTS");
+    is(sql_value("SELECT attempts FROM jobs WHERE uuid = '$id'"), $MAX_ATTEMPTS, "attempts = $MAX_ATTEMPTS");
     is(want($q, 1)->{status}, 204, 'a failed job is not leased again');
 }
 
@@ -195,7 +187,7 @@ ok(wait_until(sub { sql("SELECT count(*) FROM pg_stat_activity "
     my $t0 = time;
     my $gone = wait_until(sub { get_job($id)->{status} == 404 }, 1 + $INTERVAL + 3, 0.1);
     ok($gone, sprintf('a job past its 1 s result TTL is gone: GET answers 404 (after %.2f s)', time - $t0));
-    is(sql("SELECT count(*) FROM jobs WHERE uuid = '$id'"), 0, 'its row is deleted');
+    is(sql_value("SELECT count(*) FROM jobs WHERE uuid = '$id'"), 0, 'its row is deleted');
     ok(wait_until(sub { !-e $dir }, 2), "its store directory $dir is removed");
 }
 
@@ -226,7 +218,7 @@ sub check_signature {
     my @req = $rx->requests;
     is(scalar @req, 1, 'exactly one request');
     my $req = $req[0] // { headers => {} };
-    my $cbid = sql("SELECT id FROM callbacks WHERE job_uuid = '$id'");
+    my $cbid = sql_value("SELECT id FROM callbacks WHERE job_uuid = '$id'");
     is($req->{method}, 'POST', 'method POST');
     is($req->{target}, '/hook/ok?src=docket', 'to the path and query given');
     is($req->{headers}{'content-type'}, 'application/json', 'Content-Type: application/json');
@@ -239,10 +231,10 @@ sub check_signature {
     is_deeply($body, $fin->{json}, 'the body is the finished job, as PUT answered it');
     is_deeply($body, get_job($id)->{json}, 'and as GET answers it');
     check_signature($req, 'callback');
-    ok(wait_until(sub { sql("SELECT delivered_at IS NOT NULL AND failed_at IS NULL AND attempts = 1 "
+    ok(wait_until(sub { sql_value("SELECT delivered_at IS NOT NULL AND failed_at IS NULL AND attempts = 1 "
                             . "FROM callbacks WHERE id = $cbid") eq 't' }, 3),
        'the outbox row is delivered after 1 attempt');
-    is(sql("SELECT attempt || ':' || coalesce(http_status::text, '-') || ':' || coalesce(error, '-') "
+    is(sql_value("SELECT attempt || ':' || coalesce(http_status::text, '-') || ':' || coalesce(error, '-') "
            . "FROM callback_attempts WHERE callback_id = $cbid ORDER BY attempt"),
        '1:200:-', 'callback_attempts records it: attempt 1, HTTP 200');
     $rx->stop;
@@ -260,7 +252,7 @@ sub check_signature {
     ok($rx->wait_for(2, $BACKOFF + $INTERVAL + 6), 'the callback is sent twice: after a 500, again');
     my @req = $rx->requests;
     is(scalar @req, 2, 'exactly two requests');
-    my $cbid = sql("SELECT id FROM callbacks WHERE job_uuid = '$id'");
+    my $cbid = sql_value("SELECT id FROM callbacks WHERE job_uuid = '$id'");
     is_deeply([map { $_->{headers}{'x-docket-attempt'} } @req], [1, 2], 'X-Docket-Attempt 1, then 2');
     is_deeply([map { $_->{headers}{'x-docket-delivery'} } @req], [$cbid, $cbid], 'one delivery id for both');
     is($req[1]{body}, $req[0]{body}, 'the same body both times');
@@ -269,10 +261,10 @@ sub check_signature {
        sprintf('the retry waits the backoff (%s s): %.2f s', $BACKOFF,
                @req == 2 ? $req[1]{at} - $req[0]{at} : -1));
     check_signature($req[1], 'retry') if @req == 2;
-    ok(wait_until(sub { sql("SELECT delivered_at IS NOT NULL AND attempts = 2 AND last_error IS NULL "
+    ok(wait_until(sub { sql_value("SELECT delivered_at IS NOT NULL AND attempts = 2 AND last_error IS NULL "
                             . "FROM callbacks WHERE id = $cbid") eq 't' }, 3),
        'the outbox row is delivered after 2 attempts');
-    is(sql("SELECT string_agg(attempt || ':' || coalesce(http_status::text, '-') || ':' "
+    is(sql_value("SELECT string_agg(attempt || ':' || coalesce(http_status::text, '-') || ':' "
            . "|| coalesce(error, '-'), ' ' ORDER BY attempt) FROM callback_attempts WHERE callback_id = $cbid"),
        '1:500:- 2:200:-', 'callback_attempts: 1 -> HTTP 500, 2 -> HTTP 200');
     $rx->stop;
@@ -315,21 +307,21 @@ sub check_signature {
         my $r = lease_now(qn('cbname'), 60);
         is(put_job($id, $r->{json}{lease_token}, { status => 'done', result => {} })->{status}, 200,
            'and its job finished');
-        $name_id = sql("SELECT id FROM callbacks WHERE job_uuid = '$id'");
+        $name_id = sql_value("SELECT id FROM callbacks WHERE job_uuid = '$id'");
     }
     my %ids;
     for my $url (sort keys %want) {
         (my $q = $url) =~ s/'/''/g;
-        $ids{$url} = sql("INSERT INTO callbacks (job_uuid, url, payload) "
+        $ids{$url} = sql_value("INSERT INTO callbacks (job_uuid, url, payload) "
                          . "VALUES (gen_random_uuid(), '$q', '{}') RETURNING id");
     }
     $ids{"http://$host:$port/name"} = $name_id if defined $name_id;
     for my $url (sort keys %ids) {
         my $id = $ids{$url};
-        ok(wait_until(sub { sql("SELECT failed_at IS NOT NULL AND delivered_at IS NULL "
+        ok(wait_until(sub { sql_value("SELECT failed_at IS NOT NULL AND delivered_at IS NULL "
                                 . "FROM callbacks WHERE id = $id") eq 't' }, 5),
            "$url: the callback fails at once (failed_at set)");
-        my $row = sql("SELECT attempt || '|' || coalesce(http_status::text, '-') || '|' || coalesce(error, '-') "
+        my $row = sql_value("SELECT attempt || '|' || coalesce(http_status::text, '-') || '|' || coalesce(error, '-') "
                       . "FROM callback_attempts WHERE callback_id = $id");
         if (exists $want{$url}) {
             is($row, "1|-|$want{$url}", "$url: one attempt recorded, no HTTP status, the refusal");

@@ -33,14 +33,6 @@ my @ORDER_FIELDS = qw(id title description status recipe_type_id created_count
 
 # ---- helpers -------------------------------------------------------------------
 
-sub sql {
-    my ($q) = @_;
-    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', $q);
-    die "psql: $q: $err" if $rc;
-    $out =~ s/\s+\z//;
-    return $out;
-}
-sub sql_ids { my $o = sql($_[0]); return length $o ? [split /\n/, $o] : [] }
 
 # RFC 3986: everything but the unreserved characters percent-encoded.
 sub enc {
@@ -85,8 +77,8 @@ sub check_listing {
     my ($tok, $scope, $pairs, $pred, $order, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     my $where = "($scope) AND ($pred)";
-    my $n = sql("SELECT count(*) FROM batches b WHERE $where");
-    my $want = sql_ids("SELECT b.id FROM batches b WHERE $where ORDER BY $order LIMIT 1000");
+    my $n = sql_value("SELECT count(*) FROM batches b WHERE $where");
+    my $want = sql_lines("SELECT b.id FROM batches b WHERE $where ORDER BY $order LIMIT 1000");
     my $r = blist($tok, @$pairs, page_size => 1000);
     is($r->{status}, 200, "$name: 200") or diag(describe($r));
     is($r->{json} && $r->{json}{count}, $n, "$name: count $n as psql counts");
@@ -208,7 +200,7 @@ for my $i (1 .. 5) {
     push @B, $r->{json}{id} if $r->{status} == 201 && $r->{json};
 }
 is(scalar @B, 5, 'user B: 5 batches created');
-ok(wait_until(sub { sql("SELECT count(*) FROM batches WHERE user_id IN ($uA, $uB)"
+ok(wait_until(sub { sql_value("SELECT count(*) FROM batches WHERE user_id IN ($uA, $uB)"
                         . " AND status = 'SUBMITTED'") == 0 }, 30, 0.1),
    'the dispatcher ran the 65 creator jobs');
 
@@ -231,22 +223,22 @@ for my $i (0 .. 59) {
                           $A[$i], $lm, $i % 3 == 0 ? 'SUBMITTED' : 'CREATED',
                           $cc, $i % 4, $cc + $i % 5, ($i * 17) % 60);
 }
-sql("UPDATE batches b SET last_modified = coalesce(v.lm, b.last_modified), status = v.st,"
+sql_value("UPDATE batches b SET last_modified = coalesce(v.lm, b.last_modified), status = v.st,"
     . " created_count = v.cc, failed_count = v.fc, total_count = v.tc, created = v.cr"
     . " FROM (VALUES " . join(',', @values) . ") v(id, lm, st, cc, fc, tc, cr) WHERE b.id = v.id");
-is(sql("SELECT count(*) FROM batches WHERE user_id = $uA AND last_modified = '$TIE'"), 25,
+is(sql_value("SELECT count(*) FROM batches WHERE user_id = $uA AND last_modified = '$TIE'"), 25,
    '25 of A\'s batches share one last_modified');
 
 # C: 1005 batches in one INSERT, three to a last_modified, over half a year.
-my $ev = sql("INSERT INTO trigger_events (type) VALUES ('USER') RETURNING id");
-sql("INSERT INTO batches (user_id, title, description, status, recipe_type_id, event_id,"
+my $ev = sql_value("INSERT INTO trigger_events (type) VALUES ('USER') RETURNING id");
+sql_value("INSERT INTO batches (user_id, title, description, status, recipe_type_id, event_id,"
     . " definition, created, last_modified)"
     . " SELECT $uC, 'c ' || (i % 13), NULL, CASE WHEN i % 4 = 0 THEN 'SUBMITTED'"
     . " ELSE 'CREATED' END::batch_status, $rtC1, $ev, '{\"version\": \"1.0\"}',"
     . " timestamptz '2018-12-01 00:00:00+00' + i * interval '1 minute',"
     . " timestamptz '2019-01-01 00:00:00+00' + (i / 3) * interval '13 hours 7 minutes 11.000123 seconds'"
     . " FROM generate_series(1, 1005) i");
-is(sql("SELECT count(*) FROM batches WHERE user_id = $uC"), 1005, 'user C: 1005 batches');
+is(sql_value("SELECT count(*) FROM batches WHERE user_id = $uC"), 1005, 'user C: 1005 batches');
 
 my $SA = "b.user_id = $uA";
 my $SC = "b.user_id = $uC";
@@ -269,13 +261,13 @@ my $j = $r->{json} || {};
 is_deeply([sort keys %$j], [qw(count next previous results)], 'the envelope has the seed\'s four keys');
 is($j->{count}, 60, 'count: A\'s 60 batches');
 ok(!defined $j->{next} && !defined $j->{previous}, 'one page: next and previous are null');
-is_deeply(ids_of($r), sql_ids("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $DEF"),
+is_deeply(ids_of($r), sql_lines("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $DEF"),
           'default order: last_modified ascending, ties by id');
 like($r->{content}, qr/"count":\s*60\b/, 'count is a JSON number');
 
 # Every row as psql sees it.
 my %api_rows = map { $_->{id} => $_ } @{ $j->{results} || [] };
-my %want_rows = %{ decode_json(sql(
+my %want_rows = %{ decode_json(sql_value(
     "SELECT json_object_agg(b.id, json_build_object('title', b.title, 'description', b.description,"
     . " 'status', b.status, 'rt', json_build_object('id', rt.id, 'name', rt.name, 'version', rt.version,"
     . " 'title', rt.title, 'description', rt.description), 'event', b.event_id,"
@@ -422,7 +414,7 @@ check_listing($tokC, $SC, [started => '2019-02-10T13:00:00Z', ended => '2019-05-
 for my $q ('?started=2020-03-05T22:00:00+02:00', '?started=2020-03-05T22:00:00%2B02:00') {
     $r = api(GET => "/batches/$q", token => $tokA);
     is($r->{json} && $r->{json}{count},
-       sql("SELECT count(*) FROM batches b WHERE $SA AND b.last_modified >= '2020-03-05 20:00:00+00' AND $NOW"),
+       sql_value("SELECT count(*) FROM batches b WHERE $SA AND b.last_modified >= '2020-03-05 20:00:00+00' AND $NOW"),
        "started $q: the offset is +02:00");
 }
 
@@ -449,23 +441,23 @@ check_listing($tokA, $SA, [order => '-total_count', status => 'CREATED', started
 
 # ---- next and previous, to the end and back -------------------------------------------
 
-walk($tokA, [], 4, sql_ids("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $DEF"),
+walk($tokA, [], 4, sql_lines("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $DEF"),
      'A, default order, 4 a page (25 ties over 7 pages)');
 walk($tokA, [order => '-last_modified'], 7,
-     sql_ids("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY b.last_modified DESC, b.id DESC"),
+     sql_lines("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY b.last_modified DESC, b.id DESC"),
      'A, order=-last_modified, 7 a page');
 walk($tokA, [order => 'title'], 6,
-     sql_ids("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY b.title, b.id"),
+     sql_lines("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY b.title, b.id"),
      'A, order=title (ties and nulls), 6 a page');
 walk($tokA, [status => 'CREATED', started => '2020-03-01T00:00:00+00:00', order => 'status',
              order => '-last_modified'], 5,
-     sql_ids("SELECT b.id FROM batches b WHERE $SA AND b.status = 'CREATED' AND b.last_modified"
+     sql_lines("SELECT b.id FROM batches b WHERE $SA AND b.status = 'CREATED' AND b.last_modified"
              . " >= '2020-03-01 00:00:00+00' AND $NOW ORDER BY b.status, b.last_modified DESC, b.id DESC"),
      'A, a filter, a window with an offset and two orders, 5 a page');
-walk($tokC, [], 97, sql_ids("SELECT b.id FROM batches b WHERE $SC AND $NOW ORDER BY $DEF"),
+walk($tokC, [], 97, sql_lines("SELECT b.id FROM batches b WHERE $SC AND $NOW ORDER BY $DEF"),
      'C, 1005 batches, 97 a page');
 walk($admin, [recipe_type_name => $nameA, recipe_type_name => $nameB, order => '-last_modified'], 9,
-     sql_ids("SELECT b.id FROM batches b WHERE b.recipe_type_id IN ($rtA1, $rtA2, $rtB1) AND $NOW"
+     sql_lines("SELECT b.id FROM batches b WHERE b.recipe_type_id IN ($rtA1, $rtA2, $rtB1) AND $NOW"
              . " ORDER BY b.last_modified DESC, b.id DESC"),
      'admin, A\'s and B\'s types, 9 a page');
 
@@ -490,7 +482,7 @@ is(scalar @{ $r->{json}{results} }, 4, 'the last page holds the rest (60 = 8 x 7
 
 # ---- page -------------------------------------------------------------------------------
 
-my $all_A = sql_ids("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $DEF");
+my $all_A = sql_lines("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $DEF");
 is_deeply(ids_of(blist($tokA, page_size => 25)), [@$all_A[0 .. 24]], 'page 1 of 25');
 is_deeply(ids_of(blist($tokA, page => 3, page_size => 25)), [@$all_A[50 .. 59]], 'page 3: the last 10');
 $r = blist($tokA, page => 'last', page_size => 25);
@@ -512,7 +504,7 @@ drf_error(blist($tokA, page => 'abc', foo => 1), 400, names('foo'),
 
 # ---- page_size --------------------------------------------------------------------------
 
-my $all_C = sql_ids("SELECT b.id FROM batches b WHERE $SC AND $NOW ORDER BY $DEF");
+my $all_C = sql_lines("SELECT b.id FROM batches b WHERE $SC AND $NOW ORDER BY $DEF");
 $r = blist($tokC);
 is(scalar @{ ids_of($r) }, 100, 'no page_size: 100 a page');
 is($r->{json}{next}, "${BU}?page=2", 'next of the default page');
@@ -544,7 +536,7 @@ for my $case (
 ) {
     my ($pairs, $order) = @$case;
     for my $page (1, 2, 37, 73, 100, 101) {
-        my $want = sql_ids("SELECT b.id FROM batches b WHERE $SC AND $NOW ORDER BY $order"
+        my $want = sql_lines("SELECT b.id FROM batches b WHERE $SC AND $NOW ORDER BY $order"
                            . " LIMIT 10 OFFSET " . (($page - 1) * 10));
         $r = blist($tokC, @$pairs, page => $page, page_size => 10);
         is_deeply(ids_of($r), $want, 'C ' . qs(@$pairs) . " page $page of 10: psql's OFFSET rows");
@@ -569,9 +561,9 @@ for my $case (
      'b.last_modified DESC, b.id DESC', 11, [1, 10, 40]],
 ) {
     my ($pairs, $pred, $order, $size, $pages) = @$case;
-    my $n = sql("SELECT count(*) FROM batches b WHERE $SC AND $pred");
+    my $n = sql_value("SELECT count(*) FROM batches b WHERE $SC AND $pred");
     for my $page (@$pages, int(($n + $size - 1) / $size)) {
-        my $want = sql_ids("SELECT b.id FROM batches b WHERE $SC AND $pred ORDER BY $order"
+        my $want = sql_lines("SELECT b.id FROM batches b WHERE $SC AND $pred ORDER BY $order"
                            . " LIMIT $size OFFSET " . (($page - 1) * $size));
         $r = blist($tokC, @$pairs, page => $page, page_size => $size);
         is_deeply(ids_of($r), $want, 'C ' . qs(@$pairs) . " page $page of $size: psql's OFFSET rows");
@@ -582,10 +574,10 @@ for my $case (
               'C ' . qs(@$pairs) . " page $past: past the end");
 }
 # Admins seek over the every-owner counts.
-my $n_all = sql("SELECT count(*) FROM batches b WHERE $NOW");
+my $n_all = sql_value("SELECT count(*) FROM batches b WHERE $NOW");
 for my $case ([[], $DEF], [[order => '-last_modified'], 'b.last_modified DESC, b.id DESC']) {
     for my $page (1, 50, 80, int(($n_all + 9) / 10)) {
-        my $want = sql_ids("SELECT b.id FROM batches b WHERE $NOW ORDER BY $case->[1]"
+        my $want = sql_lines("SELECT b.id FROM batches b WHERE $NOW ORDER BY $case->[1]"
                            . " LIMIT 10 OFFSET " . (($page - 1) * 10));
         is_deeply(ids_of(blist($admin, @{ $case->[0] }, page => $page, page_size => 10)), $want,
                   'admin ' . qs(@{ $case->[0] }) . " page $page of 10");
@@ -593,7 +585,7 @@ for my $case ([[], $DEF], [[order => '-last_modified'], 'b.last_modified DESC, b
 }
 # A's ties: every page of 3 in both directions.
 for my $case ([[], $DEF], [[order => '-last_modified'], 'b.last_modified DESC, b.id DESC']) {
-    my $want = sql_ids("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $case->[1]");
+    my $want = sql_lines("SELECT b.id FROM batches b WHERE $SA AND $NOW ORDER BY $case->[1]");
     my @got = map { @{ ids_of(blist($tokA, @{ $case->[0] }, page => $_, page_size => 3)) } } 1 .. 20;
     is_deeply(\@got, $want, 'A ' . qs(@{ $case->[0] }) . ': pages 1-20 of 3 put together');
 }
@@ -664,7 +656,7 @@ is_deeply($r2->{json}, $d, 'without the trailing slash: the same batch');
 is_deeply(bget($admin, $id1)->{json}, $d, 'an admin sees another user\'s batch');
 is_deeply(bget($tokC, $all_C->[0])->{json}{creator_job}, undef, 'C\'s detail: creator_job null');
 
-my $missing = sql('SELECT coalesce(max(id), 0) + 1000000 FROM batches');
+my $missing = sql_value('SELECT coalesce(max(id), 0) + 1000000 FROM batches');
 my $nf = bget($tokA, $missing);
 drf_error($nf, 404, qr/\ANot found\.\z/, 'a batch that does not exist');
 my $theirs = bget($tokB, $id1);
@@ -708,7 +700,7 @@ for my $m (qw(PUT DELETE POST)) {
     drf_error($r, 405, qr/\AMethod "$m" not allowed\.\z/, "$m /batches/{id}/");
     is(header($r, 'allow'), 'GET, HEAD', "$m /batches/{id}/: Allow: GET, HEAD");
 }
-is(sql("SELECT count(*) FROM batches WHERE id = $id1"), 1, 'DELETE did not delete the batch');
+is(sql_value("SELECT count(*) FROM batches WHERE id = $id1"), 1, 'DELETE did not delete the batch');
 
 # ---- HEAD answers as GET, without the body (DRF) -----------------------------
 {

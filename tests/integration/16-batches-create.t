@@ -24,14 +24,6 @@ my $TIME_RE = qr/\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\z/;
 
 # ---- helpers -------------------------------------------------------------------
 
-sub sql {
-    my ($q) = @_;
-    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', $q);
-    die "psql: $q: $err" if $rc;
-    $out =~ s/\s+\z//;
-    return $out;
-}
-sub sql_rows { my $o = sql($_[0]); return length $o ? [split /\n/, $o] : [] }
 
 sub post {
     my ($tok, $path, $body) = @_;
@@ -104,7 +96,7 @@ sub wait_created {
 # The jobs a batch made, as psql sees them.
 sub batch_jobs {
     my ($id) = @_;
-    return sql_rows("SELECT batch_source_id || ' ' || name || ' ' || state || ' ' || priority || ' '"
+    return sql_lines("SELECT batch_source_id || ' ' || name || ' ' || state || ' ' || priority || ' '"
                     . " || recipe_type_id || ' ' || user_id || ' ' || event_id || ' ' || queue"
                     . " FROM jobs WHERE batch_id = $id ORDER BY batch_source_id");
 }
@@ -125,7 +117,7 @@ my $rt2 = ctl('recipe-type', 'add', $nameX, '2.0');
 my $rtY = ctl('recipe-type', 'add', $nameY, '1.0');
 my $rtF1 = ctl('recipe-type', 'add', $nameF, '1.0');
 my $rtF2 = ctl('recipe-type', 'add', $nameF, '2.0');
-my $NO_RT = sql('SELECT coalesce(max(id), 0) + 1000000 FROM recipe_types');
+my $NO_RT = sql_value('SELECT coalesce(max(id), 0) + 1000000 FROM recipe_types');
 
 my %n = map { $_ => unique_name("job-$_") } qw(a1 a2 a3 a4 a5 a6 b1 ghost);
 my $a1 = src_job($userA, $n{a1}, $rt1, 'success');
@@ -138,7 +130,7 @@ my $b1 = src_job($userB, $n{b1}, $rt1, 'success');   # another user's
 
 # Counts that must not move on a rejected or validated body.
 sub footprint {
-    return sql("SELECT (SELECT count(*) FROM batches WHERE user_id = $uA) || ' '"
+    return sql_value("SELECT (SELECT count(*) FROM batches WHERE user_id = $uA) || ' '"
                . " || (SELECT count(*) FROM jobs WHERE user_id = $uA) || ' '"
                . " || (SELECT count(*) FROM trigger_events) || ' '"
                . " || (SELECT count(*) FROM batches)");
@@ -200,7 +192,7 @@ drf_error(post($tokA, $V, { recipe_type_id => 0 + $NO_RT, definition => { versio
           qr/\Arecipe_type_id: .*\b$NO_RT\b/, 'validation of a recipe type that does not exist');
 
 # date_range "data": the time the job ran.
-sql("UPDATE jobs SET started_at = '2021-06-01 10:00:00+00', finished_at = '2021-06-01 11:00:00+00'"
+sql_value("UPDATE jobs SET started_at = '2021-06-01 10:00:00+00', finished_at = '2021-06-01 11:00:00+00'"
     . " WHERE id = $a1");
 for my $case (
     [{}, 1, 'no bounds'],
@@ -251,10 +243,10 @@ my $EV = $p->{event}{id};
 is_deeply(batch_jobs($P), ["$a1 $n{a1} queued 3 $rt2 $uA $EV default",
                            "$a2 $n{a2} queued 3 $rt2 $uA $EV default"],
           'psql: one queued job per re-processed job, at priority 3, of the batch\'s recipe type and event');
-is(sql("SELECT state || ' ' || attempts || ' ' || user_id || ' ' || job_type_id || ' ' || event_id"
+is(sql_value("SELECT state || ' ' || attempts || ' ' || user_id || ' ' || job_type_id || ' ' || event_id"
        . " FROM jobs WHERE id = $d->{creator_job}{id}"), "succeeded 1 $uA 1 $EV",
    'psql: the creator job succeeded once, as the owner, with the batch\'s event');
-is(sql("SELECT count(*) FROM jobs WHERE id IN ($a1, $a2, $a3, $a4, $a5, $a6, $b1) AND batch_id IS NOT NULL"),
+is(sql_value("SELECT count(*) FROM jobs WHERE id IN ($a1, $a2, $a3, $a4, $a5, $a6, $b1) AND batch_id IS NOT NULL"),
    0, 'the re-processed jobs themselves are untouched');
 my $lr = api(GET => '/batches/?page_size=1000', token => $tokA);
 my ($listed) = grep { $_->{id} == $P } @{ $lr->{json}{results} || [] };
@@ -301,7 +293,7 @@ my $S = $batch{S} = $sb->{id};
 $d = wait_created($tokA, $S);
 is($d->{created_count} . '/' . $d->{total_count} . '/' . $d->{failed_count}, '0/0/0',
    'a batch that selects nothing: CREATED with no jobs');
-is(sql("SELECT count(*) FROM jobs WHERE batch_id = $S"), 0, 'psql: no jobs');
+is(sql_value("SELECT count(*) FROM jobs WHERE batch_id = $S"), 0, 'psql: no jobs');
 
 # date_range in canonical form, priority 0.
 $body = { recipe_type_id => 0 + $rt2, title => 'dated',
@@ -336,16 +328,16 @@ ok($submitted_seen >= 1, "POST answered SUBMITTED with a PENDING creator job ($s
 
 # Q's jobs finished: were a second run to ignore its own batch, all_jobs
 # would select them now.
-sql("UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE batch_id = $Q");
+sql_value("UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE batch_id = $Q");
 my %snap;
 for my $id ($P, $Q) {
     my $g = bget($tokA, $id)->{json};
-    $snap{$id} = { jobs => sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM jobs WHERE batch_id = $id"),
+    $snap{$id} = { jobs => sql_value("SELECT string_agg(id::text, ',' ORDER BY id) FROM jobs WHERE batch_id = $id"),
                    cc => $g->{created_count}, tc => $g->{total_count}, lm => $g->{last_modified},
                    cj => $g->{creator_job}{id} };
 }
-sql("UPDATE jobs SET state = 'ready', finished_at = NULL WHERE id IN ($snap{$P}{cj}, $snap{$Q}{cj})");
-ok(wait_until(sub { sql("SELECT count(*) FROM jobs WHERE id IN ($snap{$P}{cj}, $snap{$Q}{cj})"
+sql_value("UPDATE jobs SET state = 'ready', finished_at = NULL WHERE id IN ($snap{$P}{cj}, $snap{$Q}{cj})");
+ok(wait_until(sub { sql_value("SELECT count(*) FROM jobs WHERE id IN ($snap{$P}{cj}, $snap{$Q}{cj})"
                         . " AND state = 'succeeded' AND attempts = 2") == 2 }, 20, 0.1),
    'the dispatcher ran both creator jobs a second time');
 for my $id ($P, $Q) {
@@ -353,9 +345,9 @@ for my $id ($P, $Q) {
     is($g->{creator_job}{num_exes}, 2, "batch $id: num_exes 2");
     is($g->{creator_job}{status}, 'COMPLETED', "batch $id: creator COMPLETED again");
     is($g->{status}, 'CREATED', "batch $id: still CREATED");
-    is(sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM jobs WHERE batch_id = $id"), $snap{$id}{jobs},
+    is(sql_value("SELECT string_agg(id::text, ',' ORDER BY id) FROM jobs WHERE batch_id = $id"), $snap{$id}{jobs},
        "batch $id: the same jobs, none added");
-    is(sql("SELECT count(*) - count(DISTINCT batch_source_id) FROM jobs WHERE batch_id = $id"), 0,
+    is(sql_value("SELECT count(*) - count(DISTINCT batch_source_id) FROM jobs WHERE batch_id = $id"), 0,
        "batch $id: no job re-processed twice");
     is($g->{created_count}, $snap{$id}{cc}, "batch $id: created_count unchanged ($snap{$id}{cc})");
     is($g->{total_count}, $snap{$id}{tc}, "batch $id: total_count unchanged");
@@ -378,23 +370,23 @@ $r = api(POST => '/api/v1/queue/want_job?queue=default', token => $tokF,
 is($r->{status}, 200, 'want_job leases one of the batch\'s queued jobs') or diag(describe($r));
 my $uuid = ($r->{json} || {})->{id} // '';
 my $lease = header($r, 'x-accepted-lease-token') // '';
-is(sql("SELECT coalesce(batch_id, 0) FROM jobs WHERE uuid = '" . ($uuid =~ /\A[0-9a-f-]{36}\z/ ? $uuid
+is(sql_value("SELECT coalesce(batch_id, 0) FROM jobs WHERE uuid = '" . ($uuid =~ /\A[0-9a-f-]{36}\z/ ? $uuid
        : '00000000-0000-0000-0000-000000000000') . "'"), $G, 'the leased job is one of the batch\'s');
 is(bget($tokF, $G)->{json}{failed_count}, 0, 'a running job is not failed');
 $r = api(PUT => "/api/v1/queue/jobs/$uuid", token => $tokF, content => encode_json({ status => 'failed' }),
          headers => { 'X-Accepted-Lease-Token' => $lease });
 is($r->{status}, 200, 'the worker fails it') or diag(describe($r));
 is(bget($tokF, $G)->{json}{failed_count}, 1, 'failed_count 1 after a job failed through the queue API');
-my ($other) = @{ sql_rows("SELECT min(id) FROM jobs WHERE batch_id = $G AND state = 'queued'") };
-sql("UPDATE jobs SET state = 'failed', finished_at = now() WHERE id = $other");
+my ($other) = @{ sql_lines("SELECT min(id) FROM jobs WHERE batch_id = $G AND state = 'queued'") };
+sql_value("UPDATE jobs SET state = 'failed', finished_at = now() WHERE id = $other");
 is(bget($tokF, $G)->{json}{failed_count}, 2, 'failed_count 2 after another failed in psql');
 $lr = api(GET => '/batches/?order=-failed_count', token => $tokF);
 is($lr->{json}{results}[0]{failed_count}, 2, 'the listing shows failed_count 2');
-sql("UPDATE jobs SET state = 'succeeded' WHERE id = $other");
+sql_value("UPDATE jobs SET state = 'succeeded' WHERE id = $other");
 is(bget($tokF, $G)->{json}{failed_count}, 1, 'a failed job that succeeds on a retry no longer counts');
-sql("DELETE FROM jobs WHERE uuid = '$uuid'") if $uuid =~ /\A[0-9a-f-]{36}\z/;
+sql_value("DELETE FROM jobs WHERE uuid = '$uuid'") if $uuid =~ /\A[0-9a-f-]{36}\z/;
 is(bget($tokF, $G)->{json}{failed_count}, 0, 'a failed job deleted no longer counts');
-sql("UPDATE jobs SET state = 'canceled', finished_at = now() WHERE id = (SELECT min(id) FROM jobs"
+sql_value("UPDATE jobs SET state = 'canceled', finished_at = now() WHERE id = (SELECT min(id) FROM jobs"
     . " WHERE batch_id = $G AND state = 'queued')");
 is(bget($tokF, $G)->{json}{failed_count}, 0, 'a canceled job is not failed');
 is(bget($tokA, $P)->{json}{failed_count}, 0, 'another batch\'s failed_count is untouched');
@@ -490,7 +482,7 @@ my @late = (
 
 # A creator job still to run would move the footprint of the next case.
 sub settle {
-    wait_until(sub { sql("SELECT count(*) FROM jobs WHERE user_id = $uA AND job_type_id IS NOT NULL"
+    wait_until(sub { sql_value("SELECT count(*) FROM jobs WHERE user_id = $uA AND job_type_id IS NOT NULL"
                          . " AND state = 'ready'") == 0 }, 10, 0.1);
 }
 for my $case (@bad, @late) {
@@ -539,7 +531,7 @@ is(footprint(), $before, 'none of them left a batch, an event or a job');
 
 # The batches' jobs wait in the default queue; cancel them so that a test
 # leasing from any queue never meets them.
-sql("UPDATE jobs SET state = 'canceled', finished_at = now() WHERE state = 'queued' AND batch_id IN"
+sql_value("UPDATE jobs SET state = 'canceled', finished_at = now() WHERE state = 'queued' AND batch_id IN"
     . " (SELECT id FROM batches WHERE user_id IN ($uA, $uB, $uF))");
 
 done_testing;

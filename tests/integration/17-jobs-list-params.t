@@ -12,14 +12,6 @@ my ($tok, $user)   = new_user_token('paged');
 my ($tok2, $user2) = new_user_token('paged2');
 my $uid = user_id_of($user);
 
-sub psql {
-    my ($sql) = @_;
-    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', $sql);
-    die "psql failed (exit $rc): $err\n" if $rc;
-    $out =~ s/\s+\z//;
-    return $out;
-}
-
 sub list {
     my ($t, $q) = @_;
     return api(GET => '/api/v1/jobs/list' . (defined $q ? "?$q" : ''), token => $t);
@@ -29,7 +21,7 @@ sub list {
 # creation time so the tiebreak (id) is exercised.
 my @states = qw(ready queued succeeded failed canceled succeeded
                 succeeded failed ready queued succeeded succeeded);
-my $ids = psql(<<"SQL");
+my $ids = sql_value(<<"SQL");
 INSERT INTO jobs (user_id, name, state, total_size, created_at)
 SELECT $uid, 'pj-' || lpad(g::text, 2, '0'),
        (ARRAY['@{[join "','", @states]}'])[g]::job_state, g * 10,
@@ -71,7 +63,7 @@ while (defined $url && $pages < 10) {
     $pages++;
 }
 is($pages, 3, 'three pages of five');
-my $expected = psql("SELECT string_agg(id::text, ',' ORDER BY created_at DESC, id DESC)"
+my $expected = sql_value("SELECT string_agg(id::text, ',' ORDER BY created_at DESC, id DESC)"
     . " FROM jobs WHERE user_id = $uid");
 is(join(',', @seen), $expected, 'following next gives every job once, newest first, ties by id');
 
@@ -108,7 +100,7 @@ $r = list($tok, 'order=-total_size');
 is(join(',', map { $_->{total_size} } @{ $r->{json}{jobs} }),
     join(',', map { $_ * 10 } reverse 1 .. 12), 'order=-total_size');
 $r = list($tok, 'order=status&order=-job_name&page_size=100');
-$expected = psql("SELECT string_agg(id::text, ',' ORDER BY state, name DESC, id DESC)"
+$expected = sql_value("SELECT string_agg(id::text, ',' ORDER BY state, name DESC, id DESC)"
     . " FROM jobs WHERE user_id = $uid");
 is(join(',', map { $_->{job_id} } @{ $r->{json}{jobs} }), $expected,
     'two order keys, the second descending');
@@ -120,7 +112,7 @@ $r = list($tok, 'started=P3DT12H');
 is($r->{json}{count}, 3, 'started=P3DT12H: the jobs of the last three days and a half');
 $r = list($tok, 'started=P30D&ended=P5DT12H');
 is($r->{json}{count}, 7, 'started and ended as durations');
-my $mid = psql("SELECT to_char((now() - interval '4 days 12 hours') AT TIME ZONE 'UTC',"
+my $mid = sql_value("SELECT to_char((now() - interval '4 days 12 hours') AT TIME ZONE 'UTC',"
     . " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
 $r = list($tok, "ended=$mid");
 is($r->{json}{count}, 8, 'ended as a date-time with Z');

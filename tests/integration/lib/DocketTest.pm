@@ -37,7 +37,7 @@ our @EXPORT = qw(
     api request fetch_url ctl ctl_result run_cmd
     new_user_token token_for_user unique_name add_job finish_job job_objects
     wait_until env_required base_url admin_token auth_cache_ttl
-    store_dir count_files repo_root stack_cmd user_id_of
+    store_dir count_files repo_root stack_cmd user_id_of sql_value sql_lines
     expect_json expect_error is_json_ct header describe
     decode_json encode_json parse_utc_date png_bytes
     fresh_connection docketd_master proc_comm docketd_children start_docketd
@@ -322,12 +322,27 @@ sub job_objects {
 }
 
 # user_id_of(USER): the numeric users.id, read with psql from the PG* env.
+# sql_value(SQL): psql's unaligned output of SQL (one value, or lines of
+# '|'-separated columns), trailing white space removed; dies with the
+# statement and psql's error when it fails.
+sub sql_value {
+    my ($sql) = @_;
+    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', $sql);
+    die "psql (exit $rc): $sql: $err" if $rc;
+    $out =~ s/\s+\z//;
+    return $out;
+}
+
+# sql_lines(SQL): the output's lines as an array ref ([] for none).
+sub sql_lines {
+    my $out = sql_value($_[0]);
+    return length $out ? [split /\n/, $out] : [];
+}
+
 sub user_id_of {
     my ($user) = @_;
     $user =~ /\A[A-Za-z0-9][A-Za-z0-9._@-]*\z/ or die "bad user name $user\n";
-    my ($rc, $out, $err) = run_cmd('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1',
-        '-c', "SELECT id FROM users WHERE name = '$user'");
-    die "psql failed (exit $rc): $err\n" if $rc;
+    my $out = sql_value("SELECT id FROM users WHERE name = '$user'");
     $out =~ s/\s+//g;
     $out =~ /\A\d+\z/ or die "no users row for $user (psql printed '$out')\n";
     return $out;
