@@ -19,6 +19,7 @@ use strict;
 use warnings;
 use Test::More;
 use DocketTest;
+use File::Temp ();
 
 my $TIME_RE = qr/\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\z/;
 
@@ -533,5 +534,33 @@ is(footprint(), $before, 'none of them left a batch, an event or a job');
 # leasing from any queue never meets them.
 sql_value("UPDATE jobs SET state = 'canceled', finished_at = now() WHERE state = 'queued' AND batch_id IN"
     . " (SELECT id FROM batches WHERE user_id IN ($uA, $uB, $uF))");
+
+# ---- docketctl refuses bad recipe types and jobs, and adds nothing ------------
+{
+    my $before = sql_value('SELECT (SELECT count(*) FROM recipe_types) || \' \' || (SELECT count(*) FROM jobs)');
+    my $file = File::Temp->new(SUFFIX => '.txt');
+    print $file "x\n";
+    close $file;
+    my @bad = (
+        [['recipe-type', 'add', $nameX, '1.0'],            qr/already exists/, 'a duplicate (name, version)'],
+        [['recipe-type', 'add', 'bad name', '1.0'],        qr/recipe_types_name_check/, 'a name with a space'],
+        [['recipe-type', 'add', 'ok-name', ''],            qr/recipe_types_version_check/, 'an empty version'],
+        [['recipe-type', 'add', 'only-a-name'],            qr/usage/, 'no version'],
+        [['job', 'add', '--user', $userA, '--name', 'j', '--recipe-type', '0', "$file"],
+                                                           qr/not a recipe type id/, 'recipe type 0'],
+        [['job', 'add', '--user', $userA, '--name', 'j', '--recipe-type', 'x', "$file"],
+                                                           qr/not a recipe type id/, 'recipe type x'],
+        [['job', 'add', '--user', $userA, '--name', 'j', '--recipe-type', '999999999', "$file"],
+                                                           qr/jobs_recipe_type_id_fkey/, 'a recipe type that does not exist'],
+    );
+    for my $b (@bad) {
+        my ($args, $re, $name) = @$b;
+        my ($rc, $out, $err) = ctl_result(@$args);
+        isnt($rc, 0, "docketctl, $name: fails");
+        like($err, $re, "docketctl, $name: says why");
+    }
+    is(sql_value('SELECT (SELECT count(*) FROM recipe_types) || \' \' || (SELECT count(*) FROM jobs)'),
+        $before, 'docketctl refusals add no recipe type and no job');
+}
 
 done_testing;
