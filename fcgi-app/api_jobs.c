@@ -291,10 +291,9 @@ static const struct list_order job_orders[] = {
 /*
  * The seed's list takes no parameters; given any of these it pages like
  * every other list (listing.c), strictly: a bad page or page_size is a 400
- * in this surface's error format, not DRF's quiet default.  The count is a
- * count(*) over the caller's matching jobs, a scan of them: jobs change
- * state on the queue's hot path, where a maintained count would serialize
- * every worker on one counter row (docs/listing.md).
+ * in this surface's error format, not DRF's quiet default.  Counts and
+ * pages ordered by date come from job_window (sql/005_job_counts.sql):
+ * maintained per-day counts that the queue's hot path only appends to.
  */
 static const struct list_spec job_list = {
 	.inner = "jobs j",
@@ -308,7 +307,7 @@ static const struct list_spec job_list = {
 	.orders = job_orders,
 	.norders = sizeof(job_orders) / sizeof(job_orders[0]),
 	.default_order = "-date",
-	.window_fn = NULL,
+	.window_fn = "job_window",
 	.drf_pages = 0,
 	.extra_params = NULL,
 };

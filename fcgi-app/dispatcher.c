@@ -61,6 +61,13 @@
 #define ERROR_MAX		300	/* bytes of error text recorded */
 #define STOP_WAIT_MS		900
 #define CREATOR_ROUNDS		8	/* batch creator jobs per tick */
+/* Folded job count deltas are dead rows that every jobs-list count reads
+ * past until a VACUUM: vacuum after this many, so the scan stays a few
+ * dozen pages (sql/005_job_counts.sql). */
+#define FOLD_VACUUM_ROWS	2000
+/* ... and let VACUUM give pages back (a short exclusive lock, which it
+ * drops when an insert waits) only once the table has grown past this. */
+#define FOLD_TRUNCATE_PAGES	128
 #define ERROR_WAIT_MS		5000	/* after a failed sweep: no log flood */
 
 /* ---- statements -------------------------------------------------------- */
@@ -75,6 +82,7 @@ enum dstmt {
 	DS_CB_DUE,
 	DS_CB_RECORD,
 	DS_CREATOR,
+	DS_FOLD,
 	DS__MAX
 };
 
@@ -104,6 +112,7 @@ static const struct {
 	/* Autocommit: each creator run is a transaction of its own. */
 	[DS_CREATOR] = { "d_creator",
 	    "SELECT batch_id, created FROM batch_run_next_creator($1::integer)" },
+	[DS_FOLD] = { "d_fold", "SELECT folded, pages FROM job_counts_fold()" },
 };
 
 /* One connection of the dispatcher, with its statements prepared. */
@@ -212,17 +221,14 @@ dconn_close(struct dconn *c)
 }
 
 /*
- * Run statement s, which returns rows.  Returns the result (owned by the
- * caller), or NULL after logging why; a connection that broke is closed,
- * so the next dconn_ensure() reconnects.
+ * Check the result of what on c: res when it has the status wanted, else
+ * NULL after logging why; a connection that broke is closed, so the next
+ * dconn_ensure() reconnects (and the caller knows by c->pg == NULL).
  */
 static PGresult *
-dexec(struct dconn *c, enum dstmt s, int n, const char *const *params)
+dcheck(struct dconn *c, PGresult *res, ExecStatusType want, const char *what)
 {
-	PGresult	*res;
-
-	res = PQexecPrepared(c->pg, dstmts[s].name, n, params, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	if (PQresultStatus(res) == want)
 		return res;
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		log_msg(LOG_WARN, "%s: database connection lost; "
@@ -230,10 +236,19 @@ dexec(struct dconn *c, enum dstmt s, int n, const char *const *params)
 		c->down = 1;
 		dconn_close(c);
 	} else
-		log_msg(LOG_ERR, "%s: %s: %s", c->app, dstmts[s].name,
+		log_msg(LOG_ERR, "%s: %s: %s", c->app, what,
 		    PQresultErrorMessage(res));
 	PQclear(res);
 	return NULL;
+}
+
+/* Run statement s, which returns rows: the result (owned by the caller),
+ * or NULL (dcheck). */
+static PGresult *
+dexec(struct dconn *c, enum dstmt s, int n, const char *const *params)
+{
+	return dcheck(c, PQexecPrepared(c->pg, dstmts[s].name, n, params,
+	    NULL, NULL, 0), PGRES_TUPLES_OK, dstmts[s].name);
 }
 
 /* ---- the sweeps (main thread) -------------------------------------------- */
@@ -244,6 +259,7 @@ struct sweeper {
 	int			 locked;
 	int			 standby_logged;
 	char			 since[64];	/* queue_notify_due's last now() */
+	long long		 unvacuumed;	/* deltas folded since VACUUM */
 };
 
 /* Remove STORE_DIR/<uuid> of jobs the TTL sweep deleted. */
@@ -299,6 +315,39 @@ run_creators(struct sweeper *sw)
 	return 0;
 }
 
+/*
+ * Fold the job count deltas of the last tick into the buckets the jobs
+ * list counts from, and keep the delta table small (see FOLD_VACUUM_ROWS).
+ * A VACUUM that fails is logged and left to autovacuum, which the table's
+ * settings make eager.
+ */
+static int
+fold_job_counts(struct sweeper *sw)
+{
+	PGresult	*res;
+	long long	 pages;
+	const char	*vacuum;
+
+	if ((res = dexec(&sw->db, DS_FOLD, 0, NULL)) == NULL)
+		return -1;
+	sw->unvacuumed += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	pages = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	if (sw->unvacuumed < FOLD_VACUUM_ROWS &&
+	    !(sw->unvacuumed > 0 && pages > FOLD_TRUNCATE_PAGES))
+		return 0;
+	vacuum = pages > FOLD_TRUNCATE_PAGES ?
+	    "VACUUM job_count_deltas" :
+	    "VACUUM (TRUNCATE false) job_count_deltas";
+	sw->unvacuumed = 0;
+	/* VACUUM runs outside any transaction: a simple query. */
+	if ((res = dcheck(&sw->db, PQexec(sw->db.pg, vacuum),
+	    PGRES_COMMAND_OK, vacuum)) == NULL)
+		return sw->db.pg == NULL ? -1 : 0;
+	PQclear(res);
+	return 0;
+}
+
 /* One round of sweeps.  Returns -1 when the connection broke. */
 static int
 sweep(struct sweeper *sw)
@@ -347,6 +396,8 @@ sweep(struct sweeper *sw)
 		    expired);
 
 	if (run_creators(sw) != 0)
+		return -1;
+	if (fold_job_counts(sw) != 0)
 		return -1;
 
 	p[0] = sw->since;

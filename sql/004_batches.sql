@@ -328,6 +328,96 @@ BEGIN
 END
 $$;
 
+-- The edge days of a listing window: the first and last day of the range
+-- hold rows outside [p_started, p_ended], so their counts from the buckets
+-- are too big.  For each edge day present in p_days (index i), the range
+-- to count exactly: the day's part inside the window, or, when subtract,
+-- the part after p_ended, to take from the day's total.  The last day
+-- counts whichever side of p_ended is smaller: with ended = now (the
+-- default) the side after it is empty.  A day is 24 hours, not interval
+-- '1 day': timestamptz + '1 day' is a day of the session's TimeZone, 23 or
+-- 25 hours long across a summer time switch, and the buckets are UTC days.
+CREATE OR REPLACE FUNCTION list_window_edges(p_days timestamptz[],
+    p_started timestamptz, p_ended timestamptz,
+    OUT i integer, OUT lo timestamptz, OUT hi timestamptz,
+    OUT subtract boolean)
+    RETURNS SETOF record LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v_lo timestamptz := coalesce(p_started, '-infinity');
+    v_first timestamptz := CASE WHEN p_started IS NULL THEN '-infinity'
+                                ELSE batch_day(p_started) END;
+    v_last timestamptz := batch_day(p_ended);
+    v_day_end timestamptz;
+    v_k integer;
+BEGIN
+    -- (The loop variable of an integer FOR is a new local: it cannot be
+    -- the OUT parameter i itself.)
+    FOR v_k IN 1 .. coalesce(array_length(p_days, 1), 0) LOOP
+        IF p_days[v_k] <> v_first AND p_days[v_k] <> v_last THEN
+            CONTINUE;
+        END IF;
+        i := v_k;
+        v_day_end := p_days[i] + interval '24 hours' - interval '1 microsecond';
+        subtract := p_days[i] = v_last AND p_days[i] <> v_first
+                    AND p_ended >= p_days[i] + interval '12 hours';
+        IF subtract THEN
+            lo := p_ended + interval '1 microsecond';
+            hi := v_day_end;
+        ELSE
+            lo := greatest(p_days[i], v_lo);
+            hi := least(v_day_end, p_ended);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- The half of a listing window that every list shares (batch_window here,
+-- job_window in 005): from the count of each day in the range (p_days
+-- ascending, their edge days already counted exactly), the total and, when
+-- p_offset is given, where the page starting at row p_offset begins: walk
+-- the days in listing order to the one holding that row.  The page then
+-- reads rows with time in [lo, hi] in listing order and skips skip of them.
+-- lo and hi stay NULL when p_offset is past the end (the page is empty).
+CREATE OR REPLACE FUNCTION list_window_walk(p_days timestamptz[],
+    p_ns bigint[], p_lo timestamptz, p_ended timestamptz, p_desc boolean,
+    p_offset bigint, OUT total bigint, OUT lo timestamptz, OUT hi timestamptz,
+    OUT skip bigint)
+    LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v_len integer := coalesce(array_length(p_days, 1), 0);
+    v_i integer;
+    v_day integer;
+    v_cum bigint := 0;
+BEGIN
+    total := 0;
+    FOR v_i IN 1 .. v_len LOOP
+        total := total + p_ns[v_i];
+    END LOOP;
+    IF p_offset IS NULL OR p_offset >= total THEN
+        RETURN;
+    END IF;
+    FOR v_i IN 1 .. v_len LOOP
+        v_day := CASE WHEN p_desc THEN v_len + 1 - v_i ELSE v_i END;
+        IF v_cum + p_ns[v_day] > p_offset THEN
+            skip := p_offset - v_cum;
+            IF p_desc THEN
+                lo := p_lo;
+                hi := least(p_days[v_day] + interval '24 hours'
+                            - interval '1 microsecond', p_ended);
+            ELSE
+                lo := greatest(p_days[v_day], p_lo);
+                hi := p_ended;
+            END IF;
+            RETURN;
+        END IF;
+        v_cum := v_cum + p_ns[v_day];
+    END LOOP;
+END
+$$;
+
 -- The listing window of GET /batches/ (listing.c's window_fn contract):
 -- how many batches match, and, when p_offset is given (the listing is
 -- ordered by last_modified, ascending unless p_desc), where the page that
@@ -352,10 +442,8 @@ DECLARE
     v_last timestamptz := batch_day(p_ended);
     v_days timestamptz[];
     v_ns bigint[];
-    v_i integer;
-    v_cum bigint := 0;
+    v_e record;
     v_n bigint;
-    v_day_end timestamptz;
 BEGIN
     total := 0;
     IF p_rt_names IS NOT NULL THEN
@@ -383,52 +471,15 @@ BEGIN
      WHERE d.n <> 0;
 
     -- The edge days hold rows outside [started, ended]: count their part
-    -- exactly.  For the last day, count whichever side of p_ended is
-    -- smaller: with ended = now (the default) the side after it is empty.
-    -- A day is 24 hours, not interval '1 day': timestamptz + '1 day' is a
-    -- day of the session's TimeZone, 23 or 25 hours long across a summer
-    -- time switch, and the buckets are UTC days.
-    FOR v_i IN 1 .. coalesce(array_length(v_days, 1), 0) LOOP
-        IF v_days[v_i] <> v_first AND v_days[v_i] <> v_last THEN
-            CONTINUE;
-        END IF;
-        v_day_end := v_days[v_i] + interval '24 hours' - interval '1 microsecond';
-        IF v_days[v_i] = v_last AND v_days[v_i] <> v_first
-           AND p_ended >= v_days[v_i] + interval '12 hours' THEN
-            v_ns[v_i] := v_ns[v_i] - batch_count_range(p_user, p_status,
-                v_rt, p_ended + interval '1 microsecond', v_day_end);
-        ELSE
-            v_ns[v_i] := batch_count_range(p_user, p_status, v_rt,
-                greatest(v_days[v_i], v_lo), least(v_day_end, p_ended));
-        END IF;
+    -- exactly (list_window_edges says which part).
+    FOR v_e IN SELECT * FROM list_window_edges(v_days, p_started, p_ended) LOOP
+        v_n := batch_count_range(p_user, p_status, v_rt, v_e.lo, v_e.hi);
+        v_ns[v_e.i] := CASE WHEN v_e.subtract THEN v_ns[v_e.i] - v_n
+                            ELSE v_n END;
     END LOOP;
 
-    FOR v_i IN 1 .. coalesce(array_length(v_ns, 1), 0) LOOP
-        total := total + v_ns[v_i];
-    END LOOP;
-    IF p_offset IS NULL OR p_offset >= total THEN
-        RETURN;
-    END IF;
-
-    -- Walk the days in listing order to the one holding row p_offset.
-    FOR v_i IN 1 .. array_length(v_days, 1) LOOP
-        v_n := v_ns[CASE WHEN p_desc THEN array_length(v_days, 1) + 1 - v_i
-                         ELSE v_i END];
-        IF v_cum + v_n > p_offset THEN
-            skip := p_offset - v_cum;
-            IF p_desc THEN
-                lo := v_lo;
-                hi := least(v_days[array_length(v_days, 1) + 1 - v_i]
-                            + interval '24 hours' - interval '1 microsecond',
-                            p_ended);
-            ELSE
-                lo := greatest(v_days[v_i], v_lo);
-                hi := p_ended;
-            END IF;
-            RETURN;
-        END IF;
-        v_cum := v_cum + v_n;
-    END LOOP;
+    SELECT w.total, w.lo, w.hi, w.skip INTO total, lo, hi, skip
+      FROM list_window_walk(v_days, v_ns, v_lo, p_ended, p_desc, p_offset) w;
 END
 $$;
 

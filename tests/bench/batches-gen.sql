@@ -6,7 +6,7 @@
 -- triggers off (session_replication_role = replica: the bucket triggers,
 -- the failed_count triggers and the foreign keys do not run), so every id
 -- is computed here and consistent by construction; batch_buckets_rebuild()
--- then counts the buckets once.  The secondary indexes of jobs and batches
+-- and job_buckets_rebuild() then count the buckets once.  The secondary indexes of jobs and batches
 -- are dropped for the load and built again afterwards, from their own
 -- definitions (pg_get_indexdef), which is several times faster than
 -- maintaining them row by row.
@@ -246,13 +246,15 @@ SELECT string_agg(def, '; ') AS creates FROM g_idx \gset
 :creates;
 
 SELECT batch_buckets_rebuild() AS bucket_rows \gset
+SELECT job_buckets_rebuild() AS job_bucket_rows \gset
 
 COMMIT;
 RESET session_replication_role;
 
 -- A freshly loaded table has no statistics, no visibility map and no hint
 -- bits: without this the first runs would pay for all three.
-VACUUM ANALYZE recipe_types, trigger_events, batches, jobs, batch_buckets, job_types, users;
+VACUUM ANALYZE recipe_types, trigger_events, batches, jobs, batch_buckets,
+    job_buckets, job_count_deltas, job_types, users;
 
 SELECT (SELECT count(*) FROM batches) AS batches,
        (SELECT count(*) FROM jobs) AS jobs,

@@ -1297,8 +1297,9 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT a.tbl, a.n - b.n FROM pg_temp.table_counts() a JOIN tc_before b USING (tbl)
        WHERE a.n <> b.n AND a.tbl <> 'batch_buckets' ORDER BY 1$$,
-    $$VALUES ('batches', 1::bigint), ('jobs', 1::bigint), ('trigger_events', 1::bigint)$$,
-    'submit: one event, one batch, one job');
+    $$VALUES ('batches', 1::bigint), ('job_count_deltas', 1::bigint),
+             ('jobs', 1::bigint), ('trigger_events', 1::bigint)$$,
+    'submit: one event, one batch, one job (and the job''s count delta)');
 SELECT is_empty('SELECT * FROM bucket_diff', 'buckets: after batch_submit');
 
 -- ---- batch_create ----------------------------------------------------------------

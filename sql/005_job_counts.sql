@@ -1,0 +1,259 @@
+-- 005: maintained counts for the jobs list (GET /api/v1/jobs/list with
+-- listing parameters), so that its count and its deep pages cost what a
+-- page costs on millions of jobs, as /batches/ does (004).
+--
+-- Jobs change state on the queue's hot path (enqueue, lease, finish,
+-- requeue).  A counter row updated in place there would make every worker
+-- wait for the commit of the one before it on that row: the row of (all
+-- owners, all states, today) is touched by every enqueue.  So the hot path
+-- only appends: a trigger writes one row per change to job_count_deltas,
+-- a heap without indexes that nothing updates.  The dispatcher folds the
+-- deltas into job_buckets every tick (job_counts_fold(), one transaction:
+-- what it deletes it adds), and a count reads both: the buckets plus the
+-- few deltas not folded yet, in one snapshot, so it is exact.
+--
+-- job_buckets has the shape of batch_buckets: per UTC day of created_at,
+-- how many jobs per (owner, state), plus the roll-ups where the owner (0)
+-- or the state ('') is "every".  created_at never changes, so a job stays
+-- in its day; only its state moves it between buckets.
+
+CREATE TABLE job_buckets (
+    user_id  bigint NOT NULL,          -- 0: every owner
+    state    text NOT NULL,            -- '': every state
+    day      timestamptz NOT NULL,     -- UTC midnight of created_at
+    n        bigint NOT NULL,
+    PRIMARY KEY (user_id, state, day)
+);
+
+-- One row per counted change: a new job (old_state NULL), a job that went
+-- (new_state NULL), or a state change; n jobs alike (a bulk insert is one
+-- row per owner, day and state).  Rows live for one dispatcher tick, then
+-- VACUUM (the dispatcher's, or autovacuum at these settings) reclaims them
+-- so that the scans a count makes of it stay a few pages long.
+CREATE TABLE job_count_deltas (
+    user_id    bigint NOT NULL,
+    day        timestamptz NOT NULL,
+    old_state  job_state,
+    new_state  job_state,
+    n          bigint NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0,
+        autovacuum_vacuum_threshold = 5000,
+        autovacuum_vacuum_insert_scale_factor = 0,
+        autovacuum_vacuum_insert_threshold = 5000);
+
+CREATE OR REPLACE FUNCTION job_counts_stmt() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO job_count_deltas (user_id, day, old_state, new_state, n)
+        SELECT user_id, batch_day(created_at), NULL, state, count(*)
+          FROM new_rows GROUP BY 1, 2, 4;
+    ELSE
+        INSERT INTO job_count_deltas (user_id, day, old_state, new_state, n)
+        SELECT user_id, batch_day(created_at), state, NULL, count(*)
+          FROM old_rows GROUP BY 1, 2, 3;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION job_counts_row() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF OLD.user_id = NEW.user_id
+       AND batch_day(OLD.created_at) = batch_day(NEW.created_at) THEN
+        INSERT INTO job_count_deltas (user_id, day, old_state, new_state, n)
+        VALUES (NEW.user_id, batch_day(NEW.created_at), OLD.state, NEW.state, 1);
+    ELSE
+        INSERT INTO job_count_deltas (user_id, day, old_state, new_state, n)
+        VALUES (OLD.user_id, batch_day(OLD.created_at), OLD.state, NULL, 1),
+               (NEW.user_id, batch_day(NEW.created_at), NULL, NEW.state, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Inserts and deletes per statement (a COPY of millions of jobs is one
+-- aggregate); updates per row, and only when a counted column changed:
+-- heartbeats, progress and results cost nothing here.
+CREATE TRIGGER jobs_count_ins AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION job_counts_stmt();
+CREATE TRIGGER jobs_count_del AFTER DELETE ON jobs
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION job_counts_stmt();
+CREATE TRIGGER jobs_count_upd AFTER UPDATE ON jobs
+    FOR EACH ROW WHEN ((OLD.state, OLD.user_id, OLD.created_at)
+                       IS DISTINCT FROM
+                       (NEW.state, NEW.user_id, NEW.created_at))
+    EXECUTE FUNCTION job_counts_row();
+
+-- TRUNCATE fires no row or statement triggers of the kinds above.
+CREATE OR REPLACE FUNCTION job_counts_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM job_count_deltas;
+    DELETE FROM job_buckets;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_count_truncate AFTER TRUNCATE ON jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION job_counts_truncate();
+
+-- Move every committed delta into the buckets, in one transaction: a
+-- count sees either the delta or the bucket it went to, never both.  The
+-- dispatcher calls it every tick; bucket rows are locked in key order so
+-- that a concurrent fold (an operator's) cannot deadlock with it.
+-- folded: the deltas moved (now dead rows, for VACUUM); pages: the size of
+-- job_count_deltas, which every count reads whole.
+CREATE OR REPLACE FUNCTION job_counts_fold(OUT folded bigint,
+    OUT pages bigint)
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    WITH gone AS (
+        DELETE FROM job_count_deltas
+        RETURNING user_id, day, old_state, new_state, n
+    ), moves AS (
+        SELECT user_id, day, new_state::text AS state, n FROM gone
+         WHERE new_state IS NOT NULL
+        UNION ALL
+        SELECT user_id, day, old_state::text, -n FROM gone
+         WHERE old_state IS NOT NULL
+    ), sums AS (
+        SELECT k.u, k.s, m.day, sum(m.n) AS n
+          FROM moves m
+         CROSS JOIN LATERAL (VALUES (m.user_id, m.state), (m.user_id, ''),
+                                    (0, m.state), (0, '')) AS k(u, s)
+         GROUP BY k.u, k.s, m.day
+        HAVING sum(m.n) <> 0
+    ), added AS (
+        INSERT INTO job_buckets AS b (user_id, state, day, n)
+        SELECT u, s, day, n FROM sums ORDER BY u, s, day
+        ON CONFLICT (user_id, state, day) DO UPDATE SET n = b.n + EXCLUDED.n
+        RETURNING 1
+    )
+    SELECT count(*) INTO folded FROM gone;
+    pages := pg_relation_size('job_count_deltas')
+             / current_setting('block_size')::bigint;
+END
+$$;
+
+-- Recount every bucket from the jobs table: after a bulk load with
+-- triggers off (session_replication_role = replica), or if an operator
+-- ever doubts the counts.  Takes a SHARE lock so nothing moves meanwhile.
+CREATE OR REPLACE FUNCTION job_buckets_rebuild() RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v bigint;
+BEGIN
+    LOCK TABLE jobs IN SHARE MODE;
+    DELETE FROM job_count_deltas;
+    DELETE FROM job_buckets;
+    INSERT INTO job_buckets (user_id, state, day, n)
+    SELECT coalesce(user_id, 0), coalesce(state::text, ''), day, count(*)
+      FROM (SELECT user_id, state, batch_day(created_at) AS day FROM jobs) j
+     GROUP BY GROUPING SETS ((user_id, state, day), (user_id, day),
+                             (state, day), (day));
+    GET DIAGNOSTICS v = ROW_COUNT;
+    RETURN v;
+END
+$$;
+
+-- Exact count of the jobs created in [p_lo, p_hi] in one of p_state (NULL:
+-- any): the edge days of job_window, read through the listing's own
+-- indexes.  Two statements so each gets the plan of its index.
+CREATE OR REPLACE FUNCTION job_count_range(p_user bigint, p_state text[],
+    p_lo timestamptz, p_hi timestamptz)
+    RETURNS bigint LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    v bigint;
+BEGIN
+    IF p_lo > p_hi THEN
+        RETURN 0;
+    END IF;
+    IF p_user IS NULL THEN
+        SELECT count(*) INTO v FROM jobs
+         WHERE created_at >= p_lo AND created_at <= p_hi
+           AND (p_state IS NULL OR state::text = ANY(p_state));
+    ELSE
+        SELECT count(*) INTO v FROM jobs
+         WHERE user_id = p_user
+           AND created_at >= p_lo AND created_at <= p_hi
+           AND (p_state IS NULL OR state::text = ANY(p_state));
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- The listing window of the jobs list (listing.c's window_fn contract, as
+-- batch_window): how many jobs match, and, when p_offset is given (the
+-- list is ordered by date), where the page starting at row p_offset
+-- begins.
+--   p_user     NULL = every owner (admins)
+--   p_state    NULL = every state (job_state names)
+--   p_started  NULL = from the beginning; p_ended inclusive
+CREATE OR REPLACE FUNCTION job_window(p_user bigint, p_state text[],
+    p_started timestamptz, p_ended timestamptz, p_desc boolean,
+    p_offset bigint, OUT total bigint, OUT lo timestamptz,
+    OUT hi timestamptz, OUT skip bigint)
+    LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    v_lo timestamptz := coalesce(p_started, '-infinity');
+    v_first timestamptz;
+    v_last timestamptz := batch_day(p_ended);
+    v_days timestamptz[];
+    v_ns bigint[];
+    v_e record;
+    v_n bigint;
+BEGIN
+    total := 0;
+    IF v_lo > p_ended OR cardinality(p_state) = 0 THEN
+        RETURN;
+    END IF;
+    v_first := CASE WHEN p_started IS NULL THEN '-infinity'
+                    ELSE batch_day(p_started) END;
+
+    -- One sum per day: the buckets' roll-up level that matches, plus the
+    -- deltas not folded yet (a delta counts +n where it lands in p_state,
+    -- -n where it leaves it).
+    SELECT coalesce(array_agg(d.day ORDER BY d.day), '{}'),
+           coalesce(array_agg(d.n ORDER BY d.day), '{}')
+      INTO v_days, v_ns
+      FROM (SELECT c.day, sum(c.n)::bigint AS n
+              FROM (SELECT b.day, b.n FROM job_buckets b
+                     WHERE b.user_id = coalesce(p_user, 0)
+                       AND b.state = ANY(coalesce(p_state, '{""}'))
+                       AND b.day >= v_first AND b.day <= v_last
+                    UNION ALL
+                    SELECT x.day,
+                           x.n * ((x.new_state IS NOT NULL AND (p_state IS NULL
+                                   OR x.new_state::text = ANY(p_state)))::int
+                                - (x.old_state IS NOT NULL AND (p_state IS NULL
+                                   OR x.old_state::text = ANY(p_state)))::int)
+                      FROM job_count_deltas x
+                     WHERE (p_user IS NULL OR x.user_id = p_user)
+                       AND x.day >= v_first AND x.day <= v_last) c
+             GROUP BY c.day) d
+     WHERE d.n <> 0;
+
+    -- The edge days, exactly (list_window_edges).
+    FOR v_e IN SELECT * FROM list_window_edges(v_days, p_started, p_ended) LOOP
+        v_n := job_count_range(p_user, p_state, v_e.lo, v_e.hi);
+        v_ns[v_e.i] := CASE WHEN v_e.subtract THEN v_ns[v_e.i] - v_n
+                            ELSE v_n END;
+    END LOOP;
+
+    SELECT w.total, w.lo, w.hi, w.skip INTO total, lo, hi, skip
+      FROM list_window_walk(v_days, v_ns, v_lo, p_ended, p_desc, p_offset) w;
+END
+$$;
+
+-- Count the jobs that exist now.
+SELECT job_buckets_rebuild();
