@@ -328,94 +328,119 @@ BEGIN
 END
 $$;
 
--- The edge days of a listing window: the first and last day of the range
--- hold rows outside [p_started, p_ended], so their counts from the buckets
--- are too big.  For each edge day present in p_days (index i), the range
--- to count exactly: the day's part inside the window, or, when subtract,
--- the part after p_ended, to take from the day's total.  The last day
--- counts whichever side of p_ended is smaller: with ended = now (the
--- default) the side after it is empty.  A day is 24 hours, not interval
+-- The edge days of a listing window (batch_window here, job_window in
+-- 005).  The buckets count whole UTC days; the first and the last day of
+-- [p_started, p_ended] also hold rows outside it, so their part is counted
+-- exactly, through an index, on whichever side of the bound is smaller:
+-- the part inside the range (sign +1: the day is left out of the bucket
+-- sum and lo..hi added), or the part outside it (sign -1: the day's
+-- buckets count and lo..hi is taken off).  With ended = now (the default)
+-- the side after it is empty.  So no count reads more than half a day of
+-- rows, whatever the table holds.  One row per edge (none when p_ended is
+-- before p_started; one when both fall on one day, counted from p_started
+-- to p_ended), each also saying which days the buckets count: days_lo ..
+-- days_hi (none when days_lo > days_hi).  A day is 24 hours, not interval
 -- '1 day': timestamptz + '1 day' is a day of the session's TimeZone, 23 or
 -- 25 hours long across a summer time switch, and the buckets are UTC days.
-CREATE OR REPLACE FUNCTION list_window_edges(p_days timestamptz[],
-    p_started timestamptz, p_ended timestamptz,
-    OUT i integer, OUT lo timestamptz, OUT hi timestamptz,
-    OUT subtract boolean)
+CREATE OR REPLACE FUNCTION list_window_edges(p_started timestamptz,
+    p_ended timestamptz,
+    OUT day timestamptz, OUT sign integer, OUT lo timestamptz,
+    OUT hi timestamptz, OUT days_lo timestamptz, OUT days_hi timestamptz)
     RETURNS SETOF record LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    v_lo timestamptz := coalesce(p_started, '-infinity');
-    v_first timestamptz := CASE WHEN p_started IS NULL THEN '-infinity'
-                                ELSE batch_day(p_started) END;
+    v_24h interval := interval '24 hours';
+    v_us interval := interval '1 microsecond';
+    v_first timestamptz := batch_day(p_started);
     v_last timestamptz := batch_day(p_ended);
-    v_day_end timestamptz;
-    v_k integer;
 BEGIN
-    -- (The loop variable of an integer FOR is a new local: it cannot be
-    -- the OUT parameter i itself.)
-    FOR v_k IN 1 .. coalesce(array_length(p_days, 1), 0) LOOP
-        IF p_days[v_k] <> v_first AND p_days[v_k] <> v_last THEN
-            CONTINUE;
-        END IF;
-        i := v_k;
-        v_day_end := p_days[i] + interval '24 hours' - interval '1 microsecond';
-        subtract := p_days[i] = v_last AND p_days[i] <> v_first
-                    AND p_ended >= p_days[i] + interval '12 hours';
-        IF subtract THEN
-            lo := p_ended + interval '1 microsecond';
-            hi := v_day_end;
+    IF p_ended < coalesce(p_started, '-infinity') THEN
+        RETURN;
+    END IF;
+    IF v_first = v_last THEN
+        RETURN QUERY SELECT v_first, 1, p_started, p_ended,
+                            v_first + v_24h, v_first;
+        RETURN;
+    END IF;
+    days_lo := CASE WHEN p_started IS NULL THEN '-infinity'
+                    WHEN p_started < v_first + interval '12 hours' THEN v_first
+                    ELSE v_first + v_24h END;
+    days_hi := CASE WHEN p_ended >= v_last + interval '12 hours' THEN v_last
+                    ELSE v_last - v_24h END;
+    IF p_started IS NOT NULL THEN
+        day := v_first;
+        IF days_lo = v_first THEN
+            sign := -1; lo := v_first; hi := p_started - v_us;
         ELSE
-            lo := greatest(p_days[i], v_lo);
-            hi := least(v_day_end, p_ended);
+            sign := 1; lo := p_started; hi := v_first + v_24h - v_us;
         END IF;
         RETURN NEXT;
-    END LOOP;
+    END IF;
+    day := v_last;
+    IF days_hi = v_last THEN
+        sign := -1; lo := p_ended + v_us; hi := v_last + v_24h - v_us;
+    ELSE
+        sign := 1; lo := v_last; hi := p_ended;
+    END IF;
+    RETURN NEXT;
 END
 $$;
 
--- The half of a listing window that every list shares (batch_window here,
--- job_window in 005): from the count of each day in the range (p_days
--- ascending, their edge days already counted exactly), the total and, when
--- p_offset is given, where the page starting at row p_offset begins: walk
--- the days in listing order to the one holding that row.  The page then
--- reads rows with time in [lo, hi] in listing order and skips skip of them.
--- lo and hi stay NULL when p_offset is past the end (the page is empty).
-CREATE OR REPLACE FUNCTION list_window_walk(p_days timestamptz[],
-    p_ns bigint[], p_lo timestamptz, p_ended timestamptz, p_desc boolean,
-    p_offset bigint, OUT total bigint, OUT lo timestamptz, OUT hi timestamptz,
-    OUT skip bigint)
+-- Where the page starting at row p_offset of a listing window begins:
+-- given the rows of the window as (day, n) pairs (p_days, p_ns; a day may
+-- come several times, its edge parts among them), a running sum over the
+-- days in listing order (ascending, or descending when p_desc) finds the
+-- day holding that row and how many rows come before it.  The page then
+-- reads rows with time in [lo, hi] in listing order and skips skip of
+-- them.  NULLs when p_offset is past the end.  The sort key is interval
+-- arithmetic (extract(epoch) would be numeric, several times slower), and
+-- the sums are of integers (a day of one listing holds fewer than 2^31
+-- rows).  Shared by batch_window and job_window (005).
+CREATE OR REPLACE FUNCTION list_window_seek(p_days timestamptz[],
+    p_ns bigint[], p_started timestamptz, p_ended timestamptz,
+    p_desc boolean, p_offset bigint,
+    OUT lo timestamptz, OUT hi timestamptz, OUT skip bigint)
     LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    v_len integer := coalesce(array_length(p_days, 1), 0);
-    v_i integer;
-    v_day integer;
-    v_cum bigint := 0;
+    v_day timestamptz;
+    v_before bigint;
 BEGIN
-    total := 0;
-    FOR v_i IN 1 .. v_len LOOP
-        total := total + p_ns[v_i];
-    END LOOP;
-    IF p_offset IS NULL OR p_offset >= total THEN
+    -- (The window's rows come out in its order: the first that passes
+    -- p_offset is the day.)
+    SELECT w.day, w.upto - w.n INTO v_day, v_before
+      FROM (SELECT c.day,
+                   sum(c.n) OVER (ORDER BY c.key GROUPS UNBOUNDED PRECEDING) AS upto,
+                   sum(c.n) OVER (ORDER BY c.key GROUPS CURRENT ROW) AS n
+              FROM (SELECT u.day, u.n::integer AS n,
+                           CASE WHEN p_desc THEN timestamptz '2000-01-01' - u.day
+                                ELSE u.day - timestamptz '2000-01-01' END AS key
+                      FROM unnest(p_days, p_ns) AS u (day, n)) c) w
+     WHERE w.n > 0 AND w.upto > p_offset
+     LIMIT 1;
+    IF v_day IS NULL THEN
         RETURN;
     END IF;
-    FOR v_i IN 1 .. v_len LOOP
-        v_day := CASE WHEN p_desc THEN v_len + 1 - v_i ELSE v_i END;
-        IF v_cum + p_ns[v_day] > p_offset THEN
-            skip := p_offset - v_cum;
-            IF p_desc THEN
-                lo := p_lo;
-                hi := least(p_days[v_day] + interval '24 hours'
-                            - interval '1 microsecond', p_ended);
-            ELSE
-                lo := greatest(p_days[v_day], p_lo);
-                hi := p_ended;
-            END IF;
-            RETURN;
-        END IF;
-        v_cum := v_cum + p_ns[v_day];
-    END LOOP;
+    lo := coalesce(p_started, '-infinity');
+    hi := p_ended;
+    skip := p_offset - v_before;
+    IF p_desc THEN
+        hi := least(v_day + interval '24 hours' - interval '1 microsecond', p_ended);
+    ELSE
+        lo := greatest(v_day, lo);
+    END IF;
 END
+$$;
+
+-- The (day, n) rows of one bucket level of batch_window: the counts of
+-- the days p_lo..p_hi.  A SQL function, inlined where it is used.
+CREATE OR REPLACE FUNCTION batch_window_rows(p_user bigint, p_rt bigint,
+    p_status text, p_lo timestamptz, p_hi timestamptz)
+    RETURNS TABLE (day timestamptz, n bigint) LANGUAGE sql STABLE
+AS $$
+    SELECT b.day, b.n FROM batch_buckets b
+     WHERE b.user_id = coalesce(p_user, 0) AND b.recipe_type_id = p_rt
+       AND b.status = p_status AND b.day >= p_lo AND b.day <= p_hi
 $$;
 
 -- The listing window of GET /batches/ (listing.c's window_fn contract):
@@ -437,13 +462,12 @@ CREATE OR REPLACE FUNCTION batch_window(p_user bigint, p_status text[],
 AS $$
 DECLARE
     v_rt bigint[] := p_rt;
-    v_lo timestamptz := coalesce(p_started, '-infinity');
-    v_first timestamptz;
-    v_last timestamptz := batch_day(p_ended);
+    v_days_lo timestamptz;
+    v_days_hi timestamptz;
+    v_edge_days timestamptz[];
+    v_edge_ns bigint[];
     v_days timestamptz[];
     v_ns bigint[];
-    v_e record;
-    v_n bigint;
 BEGIN
     total := 0;
     IF p_rt_names IS NOT NULL THEN
@@ -451,35 +475,45 @@ BEGIN
                        WHERE name = ANY(p_rt_names)
                          AND (p_rt IS NULL OR id = ANY(p_rt)));
     END IF;
-    IF v_lo > p_ended OR cardinality(v_rt) = 0
-       OR cardinality(p_status) = 0 THEN
+    IF cardinality(v_rt) = 0 OR cardinality(p_status) = 0 THEN
         RETURN;
     END IF;
-    v_first := CASE WHEN p_started IS NULL THEN '-infinity'
-                    ELSE batch_day(p_started) END;
+    -- The edge days' exact parts, and the days counted from the buckets.
+    SELECT min(x.days_lo), min(x.days_hi), array_agg(x.day),
+           array_agg(x.sign * batch_count_range(p_user, p_status, v_rt, x.lo, x.hi))
+      INTO v_days_lo, v_days_hi, v_edge_days, v_edge_ns
+      FROM list_window_edges(p_started, p_ended) x;
+    IF v_days_lo IS NULL THEN
+        RETURN;
+    END IF;
 
-    -- One sum per day: the level of the roll-up that matches the filters.
-    SELECT coalesce(array_agg(d.day ORDER BY d.day), '{}'),
-           coalesce(array_agg(d.n ORDER BY d.day), '{}')
-      INTO v_days, v_ns
-      FROM (SELECT b.day, sum(b.n)::bigint AS n FROM batch_buckets b
-             WHERE b.user_id = coalesce(p_user, 0)
-               AND b.recipe_type_id = ANY(coalesce(v_rt, '{0}'))
-               AND b.status = ANY(coalesce(p_status, '{""}'))
-               AND b.day >= v_first AND b.day <= v_last
-             GROUP BY b.day) d
-     WHERE d.n <> 0;
-
-    -- The edge days hold rows outside [started, ended]: count their part
-    -- exactly (list_window_edges says which part).
-    FOR v_e IN SELECT * FROM list_window_edges(v_days, p_started, p_ended) LOOP
-        v_n := batch_count_range(p_user, p_status, v_rt, v_e.lo, v_e.hi);
-        v_ns[v_e.i] := CASE WHEN v_e.subtract THEN v_ns[v_e.i] - v_n
-                            ELSE v_n END;
-    END LOOP;
-
-    SELECT w.total, w.lo, w.hi, w.skip INTO total, lo, hi, skip
-      FROM list_window_walk(v_days, v_ns, v_lo, p_ended, p_desc, p_offset) w;
+    -- The buckets of the roll-up level that matches the filters: one per
+    -- (recipe type, status) asked for, 0 and '' standing for "every".
+    IF p_offset IS NULL OR p_offset = 0 THEN
+        SELECT coalesce(sum(r.n), 0) INTO total
+          FROM unnest(coalesce(v_rt, '{0}')) AS t (rt)
+         CROSS JOIN unnest(coalesce(p_status, '{""}')) AS s (status)
+         CROSS JOIN LATERAL batch_window_rows(p_user, t.rt, s.status,
+                                              v_days_lo, v_days_hi) r;
+        SELECT total + coalesce(sum(x), 0) INTO total FROM unnest(v_edge_ns) x;
+        IF p_offset = 0 AND total > 0 THEN
+            lo := coalesce(p_started, '-infinity');
+            hi := p_ended;
+            skip := 0;
+        END IF;
+        RETURN;
+    END IF;
+    SELECT array_agg(u.day), array_agg(u.n) INTO v_days, v_ns
+      FROM (SELECT r.day, r.n
+              FROM unnest(coalesce(v_rt, '{0}')) AS t (rt)
+             CROSS JOIN unnest(coalesce(p_status, '{""}')) AS s (status)
+             CROSS JOIN LATERAL batch_window_rows(p_user, t.rt, s.status,
+                                                  v_days_lo, v_days_hi) r
+            UNION ALL
+            SELECT d.day, d.n FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u;
+    SELECT coalesce(sum(x), 0) INTO total FROM unnest(v_ns) x;
+    SELECT w.lo, w.hi, w.skip INTO lo, hi, skip
+      FROM list_window_seek(v_days, v_ns, p_started, p_ended, p_desc, p_offset) w;
 END
 $$;
 

@@ -191,13 +191,43 @@ BEGIN
 END
 $$;
 
+-- The rows one bucket level of job_window sums and walks, as (day, n):
+-- the buckets of days p_lo..p_hi, and the deltas of those days not folded
+-- yet, as they count for that level: p_level '' is every state (a delta
+-- counts +n when the job appeared, -n when it went), a state counts +n
+-- where a job entered it and -n where one left.  A SQL function the
+-- planner inlines, so that a walk over one level reads the buckets in
+-- index order and stops at the day it looks for.
+CREATE OR REPLACE FUNCTION job_window_rows(p_user bigint, p_level text,
+    p_lo timestamptz, p_hi timestamptz)
+    RETURNS TABLE (day timestamptz, n bigint) LANGUAGE sql STABLE
+AS $$
+    SELECT b.day, b.n FROM job_buckets b
+     WHERE b.user_id = coalesce(p_user, 0) AND b.state = p_level
+       AND b.day >= p_lo AND b.day <= p_hi
+    UNION ALL
+    SELECT x.day,
+           x.n * ((x.new_state IS NOT NULL
+                   AND (p_level = '' OR x.new_state::text = p_level))::int
+                - (x.old_state IS NOT NULL
+                   AND (p_level = '' OR x.old_state::text = p_level))::int)
+      FROM job_count_deltas x
+     WHERE (p_user IS NULL OR x.user_id = p_user)
+       AND x.day >= p_lo AND x.day <= p_hi
+$$;
+
 -- The listing window of the jobs list (listing.c's window_fn contract, as
 -- batch_window): how many jobs match, and, when p_offset is given (the
 -- list is ordered by date), where the page starting at row p_offset
--- begins.
+-- begins: rows created in [lo, hi], in listing order, after skip of them.
+-- lo and hi stay NULL when p_offset is past the end (the page is empty).
 --   p_user     NULL = every owner (admins)
 --   p_state    NULL = every state (job_state names)
 --   p_started  NULL = from the beginning; p_ended inclusive
+-- The count is the buckets of the days inside the range plus the edge
+-- days' exact parts (list_window_edges); page 1 needs nothing more, a
+-- deeper page walks the days in listing order to the one holding its
+-- first row (list_window_seek).
 CREATE OR REPLACE FUNCTION job_window(p_user bigint, p_state text[],
     p_started timestamptz, p_ended timestamptz, p_desc boolean,
     p_offset bigint, OUT total bigint, OUT lo timestamptz,
@@ -205,53 +235,48 @@ CREATE OR REPLACE FUNCTION job_window(p_user bigint, p_state text[],
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    v_lo timestamptz := coalesce(p_started, '-infinity');
-    v_first timestamptz;
-    v_last timestamptz := batch_day(p_ended);
+    v_levels text[] := coalesce(p_state, '{""}');
+    v_days_lo timestamptz;
+    v_days_hi timestamptz;
+    v_edge_days timestamptz[];
+    v_edge_ns bigint[];
     v_days timestamptz[];
     v_ns bigint[];
-    v_e record;
-    v_n bigint;
 BEGIN
     total := 0;
-    IF v_lo > p_ended OR cardinality(p_state) = 0 THEN
+    IF cardinality(v_levels) = 0 THEN
         RETURN;
     END IF;
-    v_first := CASE WHEN p_started IS NULL THEN '-infinity'
-                    ELSE batch_day(p_started) END;
+    -- The edge days' exact parts, and the days counted from the buckets.
+    SELECT min(x.days_lo), min(x.days_hi), array_agg(x.day),
+           array_agg(x.sign * job_count_range(p_user, p_state, x.lo, x.hi))
+      INTO v_days_lo, v_days_hi, v_edge_days, v_edge_ns
+      FROM list_window_edges(p_started, p_ended) x;
+    IF v_days_lo IS NULL THEN
+        RETURN;
+    END IF;
 
-    -- One sum per day: the buckets' roll-up level that matches, plus the
-    -- deltas not folded yet (a delta counts +n where it lands in p_state,
-    -- -n where it leaves it).
-    SELECT coalesce(array_agg(d.day ORDER BY d.day), '{}'),
-           coalesce(array_agg(d.n ORDER BY d.day), '{}')
-      INTO v_days, v_ns
-      FROM (SELECT c.day, sum(c.n)::bigint AS n
-              FROM (SELECT b.day, b.n FROM job_buckets b
-                     WHERE b.user_id = coalesce(p_user, 0)
-                       AND b.state = ANY(coalesce(p_state, '{""}'))
-                       AND b.day >= v_first AND b.day <= v_last
-                    UNION ALL
-                    SELECT x.day,
-                           x.n * ((x.new_state IS NOT NULL AND (p_state IS NULL
-                                   OR x.new_state::text = ANY(p_state)))::int
-                                - (x.old_state IS NOT NULL AND (p_state IS NULL
-                                   OR x.old_state::text = ANY(p_state)))::int)
-                      FROM job_count_deltas x
-                     WHERE (p_user IS NULL OR x.user_id = p_user)
-                       AND x.day >= v_first AND x.day <= v_last) c
-             GROUP BY c.day) d
-     WHERE d.n <> 0;
-
-    -- The edge days, exactly (list_window_edges).
-    FOR v_e IN SELECT * FROM list_window_edges(v_days, p_started, p_ended) LOOP
-        v_n := job_count_range(p_user, p_state, v_e.lo, v_e.hi);
-        v_ns[v_e.i] := CASE WHEN v_e.subtract THEN v_ns[v_e.i] - v_n
-                            ELSE v_n END;
-    END LOOP;
-
-    SELECT w.total, w.lo, w.hi, w.skip INTO total, lo, hi, skip
-      FROM list_window_walk(v_days, v_ns, v_lo, p_ended, p_desc, p_offset) w;
+    IF p_offset IS NULL OR p_offset = 0 THEN
+        SELECT coalesce(sum(r.n), 0) INTO total
+          FROM unnest(v_levels) AS l (level)
+         CROSS JOIN LATERAL job_window_rows(p_user, l.level, v_days_lo, v_days_hi) r;
+        SELECT total + coalesce(sum(x), 0) INTO total FROM unnest(v_edge_ns) x;
+        IF p_offset = 0 AND total > 0 THEN
+            lo := coalesce(p_started, '-infinity');
+            hi := p_ended;
+            skip := 0;
+        END IF;
+        RETURN;
+    END IF;
+    SELECT array_agg(u.day), array_agg(u.n) INTO v_days, v_ns
+      FROM (SELECT r.day, r.n
+              FROM unnest(v_levels) AS l (level)
+             CROSS JOIN LATERAL job_window_rows(p_user, l.level, v_days_lo, v_days_hi) r
+            UNION ALL
+            SELECT d.day, d.n FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u;
+    SELECT coalesce(sum(x), 0) INTO total FROM unnest(v_ns) x;
+    SELECT w.lo, w.hi, w.skip INTO lo, hi, skip
+      FROM list_window_seek(v_days, v_ns, p_started, p_ended, p_desc, p_offset) w;
 END
 $$;
 

@@ -37,7 +37,7 @@ DELETE FROM recipe_types WHERE name LIKE 'tb-skip-%';
 DELETE FROM trigger_events WHERE type = 'TB_SKIP';
 
 BEGIN;
-SELECT plan(362);
+SELECT plan(367);
 
 -- ---- tables and columns ------------------------------------------------------
 SELECT has_table('recipe_types');
@@ -1092,6 +1092,40 @@ SELECT results_eq(
               AND last_modified < '2001-02-05 00:00:00+00'))$$,
     $$VALUES ('2001-02-05 00:00:00+00'::timestamptz, '2001-02-05 12:00:00+00'::timestamptz, 0::bigint)$$,
     'batch_window asc, the first row of the second day: lo = that day, hi = ended, skip 0');
+
+-- the edge days, spelled out: which part of each is counted, and how
+SELECT results_eq(
+    $$SELECT day, sign, lo, hi, days_lo, days_hi
+        FROM list_window_edges('2001-02-02 06:00:00+00', '2001-02-08 18:00:00+00')$$,
+    $$VALUES ('2001-02-02 00:00:00+00'::timestamptz, -1, '2001-02-02 00:00:00+00'::timestamptz,
+              '2001-02-02 05:59:59.999999+00'::timestamptz, '2001-02-02 00:00:00+00'::timestamptz,
+              '2001-02-08 00:00:00+00'::timestamptz),
+             ('2001-02-08 00:00:00+00', -1, '2001-02-08 18:00:00.000001+00',
+              '2001-02-08 23:59:59.999999+00', '2001-02-02 00:00:00+00', '2001-02-08 00:00:00+00')$$,
+    'list_window_edges: bounds in the early / late half of their day: their days count, the parts outside are taken off');
+SELECT results_eq(
+    $$SELECT day, sign, lo, hi, days_lo, days_hi
+        FROM list_window_edges('2001-02-02 13:00:00+00', '2001-02-04 11:00:00+00')$$,
+    $$VALUES ('2001-02-02 00:00:00+00'::timestamptz, 1, '2001-02-02 13:00:00+00'::timestamptz,
+              '2001-02-02 23:59:59.999999+00'::timestamptz, '2001-02-03 00:00:00+00'::timestamptz,
+              '2001-02-03 00:00:00+00'::timestamptz),
+             ('2001-02-04 00:00:00+00', 1, '2001-02-04 00:00:00+00',
+              '2001-02-04 11:00:00+00', '2001-02-03 00:00:00+00', '2001-02-03 00:00:00+00')$$,
+    'list_window_edges: bounds in the late / early half: only the parts inside count, the day between from the buckets');
+SELECT results_eq(
+    $$SELECT day, sign, lo, hi, days_lo > days_hi
+        FROM list_window_edges('2001-02-05 01:00:00+00', '2001-02-05 23:00:00+00')$$,
+    $$VALUES ('2001-02-05 00:00:00+00'::timestamptz, 1, '2001-02-05 01:00:00+00'::timestamptz,
+              '2001-02-05 23:00:00+00'::timestamptz, true)$$,
+    'list_window_edges: both bounds on one day: that part exactly, no bucket');
+SELECT results_eq(
+    $$SELECT day, sign, lo > now(), days_lo FROM list_window_edges(NULL, now())$$,
+    $$VALUES (date_trunc('day', now(), 'UTC'), CASE WHEN now() >= date_trunc('day', now(), 'UTC')
+              + interval '12 hours' THEN -1 ELSE 1 END, now() >= date_trunc('day', now(), 'UTC')
+              + interval '12 hours', '-infinity'::timestamptz)$$,
+    'list_window_edges: no start, ended now: one edge, today');
+SELECT is_empty($$SELECT * FROM list_window_edges('2001-02-06 00:00:00+00', '2001-02-05 00:00:00+00')$$,
+                'list_window_edges: ended before started: nothing to count');
 
 -- empty filters and unknown names
 SELECT results_eq(

@@ -36,7 +36,7 @@ SELECT has_function('job_window',
 SELECT volatility_is('job_window',
     ARRAY['bigint', 'text[]', 'timestamp with time zone',
           'timestamp with time zone', 'boolean', 'bigint'], 'stable');
-SELECT has_function('list_window_walk');
+SELECT has_function('list_window_seek');
 SELECT has_function('list_window_edges');
 SELECT trigger_is('jobs', 'jobs_count_ins', 'job_counts_stmt');
 SELECT trigger_is('jobs', 'jobs_count_del', 'job_counts_stmt');
