@@ -386,50 +386,14 @@ BEGIN
 END
 $$;
 
--- Where the page starting at row p_offset of a listing window begins:
--- given the rows of the window as (day, n) pairs (p_days, p_ns; a day may
--- come several times, its edge parts among them), a running sum over the
--- days in listing order (ascending, or descending when p_desc) finds the
--- day holding that row and how many rows come before it.  The page then
--- reads rows with time in [lo, hi] in listing order and skips skip of
--- them.  NULLs when p_offset is past the end.  The sort key is interval
--- arithmetic (extract(epoch) would be numeric, several times slower), and
--- the sums are of integers (a day of one listing holds fewer than 2^31
--- rows).  Shared by batch_window and job_window (005).
-CREATE OR REPLACE FUNCTION list_window_seek(p_days timestamptz[],
-    p_ns bigint[], p_started timestamptz, p_ended timestamptz,
-    p_desc boolean, p_offset bigint,
-    OUT lo timestamptz, OUT hi timestamptz, OUT skip bigint)
-    LANGUAGE plpgsql IMMUTABLE
+-- The order a listing window walks its days in: ascending, or descending
+-- when p_desc, as an interval (interval arithmetic is cheap; extract(epoch)
+-- would be numeric, several times slower).  Inlined.
+CREATE OR REPLACE FUNCTION list_window_key(p_day timestamptz, p_desc boolean)
+    RETURNS interval LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-DECLARE
-    v_day timestamptz;
-    v_before bigint;
-BEGIN
-    -- (The window's rows come out in its order: the first that passes
-    -- p_offset is the day.)
-    SELECT w.day, w.upto - w.n INTO v_day, v_before
-      FROM (SELECT c.day,
-                   sum(c.n) OVER (ORDER BY c.key GROUPS UNBOUNDED PRECEDING) AS upto,
-                   sum(c.n) OVER (ORDER BY c.key GROUPS CURRENT ROW) AS n
-              FROM (SELECT u.day, u.n::integer AS n,
-                           CASE WHEN p_desc THEN timestamptz '2000-01-01' - u.day
-                                ELSE u.day - timestamptz '2000-01-01' END AS key
-                      FROM unnest(p_days, p_ns) AS u (day, n)) c) w
-     WHERE w.n > 0 AND w.upto > p_offset
-     LIMIT 1;
-    IF v_day IS NULL THEN
-        RETURN;
-    END IF;
-    lo := coalesce(p_started, '-infinity');
-    hi := p_ended;
-    skip := p_offset - v_before;
-    IF p_desc THEN
-        hi := least(v_day + interval '24 hours' - interval '1 microsecond', p_ended);
-    ELSE
-        lo := greatest(v_day, lo);
-    END IF;
-END
+    SELECT CASE WHEN p_desc THEN timestamptz '2000-01-01' - p_day
+                ELSE p_day - timestamptz '2000-01-01' END
 $$;
 
 -- The (day, n) rows of one bucket level of batch_window: the counts of
@@ -466,8 +430,10 @@ DECLARE
     v_days_hi timestamptz;
     v_edge_days timestamptz[];
     v_edge_ns bigint[];
-    v_days timestamptz[];
-    v_ns bigint[];
+    v_rts bigint[];
+    v_statuses text[];
+    v_day timestamptz;
+    v_before bigint;
 BEGIN
     total := 0;
     IF p_rt_names IS NOT NULL THEN
@@ -478,6 +444,10 @@ BEGIN
     IF cardinality(v_rt) = 0 OR cardinality(p_status) = 0 THEN
         RETURN;
     END IF;
+    -- The bucket levels to sum: each (recipe type, status) asked for once,
+    -- 0 and '' standing for "every".
+    v_rts := ARRAY(SELECT DISTINCT unnest(coalesce(v_rt, '{0}')));
+    v_statuses := ARRAY(SELECT DISTINCT unnest(coalesce(p_status, '{""}')));
     -- The edge days' exact parts, and the days counted from the buckets.
     SELECT min(x.days_lo), min(x.days_hi), array_agg(x.day),
            array_agg(x.sign * batch_count_range(p_user, p_status, v_rt, x.lo, x.hi))
@@ -487,33 +457,46 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The buckets of the roll-up level that matches the filters: one per
-    -- (recipe type, status) asked for, 0 and '' standing for "every".
-    IF p_offset IS NULL OR p_offset = 0 THEN
-        SELECT coalesce(sum(r.n), 0) INTO total
-          FROM unnest(coalesce(v_rt, '{0}')) AS t (rt)
-         CROSS JOIN unnest(coalesce(p_status, '{""}')) AS s (status)
-         CROSS JOIN LATERAL batch_window_rows(p_user, t.rt, s.status,
-                                              v_days_lo, v_days_hi) r;
-        SELECT total + coalesce(sum(x), 0) INTO total FROM unnest(v_edge_ns) x;
-        IF p_offset = 0 AND total > 0 THEN
-            lo := coalesce(p_started, '-infinity');
-            hi := p_ended;
-            skip := 0;
-        END IF;
+    SELECT coalesce(sum(r.n), 0) INTO total
+      FROM unnest(v_rts) AS t (rt)
+     CROSS JOIN unnest(v_statuses) AS s (status)
+     CROSS JOIN LATERAL batch_window_rows(p_user, t.rt, s.status,
+                                          v_days_lo, v_days_hi) r;
+    SELECT total + coalesce(sum(x), 0) INTO total FROM unnest(v_edge_ns) x;
+    IF p_offset IS NULL OR p_offset >= total THEN
         RETURN;
     END IF;
-    SELECT array_agg(u.day), array_agg(u.n) INTO v_days, v_ns
-      FROM (SELECT r.day, r.n
-              FROM unnest(coalesce(v_rt, '{0}')) AS t (rt)
-             CROSS JOIN unnest(coalesce(p_status, '{""}')) AS s (status)
-             CROSS JOIN LATERAL batch_window_rows(p_user, t.rt, s.status,
-                                                  v_days_lo, v_days_hi) r
-            UNION ALL
-            SELECT d.day, d.n FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u;
-    SELECT coalesce(sum(x), 0) INTO total FROM unnest(v_ns) x;
-    SELECT w.lo, w.hi, w.skip INTO lo, hi, skip
-      FROM list_window_seek(v_days, v_ns, p_started, p_ended, p_desc, p_offset) w;
+    -- Past row 0, the day holding row p_offset: a running sum over the
+    -- days in listing order (peers: one day's rows) read until it passes
+    -- p_offset; the rows come out in the window's order.  n::integer keeps
+    -- the sums in integers (a day holds fewer than 2^31 batches).
+    IF p_offset > 0 THEN
+        SELECT w.day, w.upto - w.n INTO v_day, v_before
+          FROM (SELECT c.day,
+                       sum(c.n) OVER (ORDER BY c.key GROUPS UNBOUNDED PRECEDING) AS upto,
+                       sum(c.n) OVER (ORDER BY c.key GROUPS CURRENT ROW) AS n
+                  FROM (SELECT u.day, u.n::integer AS n,
+                               list_window_key(u.day, p_desc) AS key
+                          FROM (SELECT r.day, r.n
+                                  FROM unnest(v_rts) AS t (rt)
+                                 CROSS JOIN unnest(v_statuses) AS s (status)
+                                 CROSS JOIN LATERAL batch_window_rows(p_user, t.rt,
+                                                s.status, v_days_lo, v_days_hi) r
+                                UNION ALL
+                                SELECT d.day, d.n
+                                  FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u) c) w
+         WHERE w.n > 0 AND w.upto > p_offset
+         LIMIT 1;
+    END IF;
+    -- The page: rows with time in [lo, hi], in listing order, after skip.
+    lo := coalesce(p_started, '-infinity');
+    hi := p_ended;
+    skip := p_offset - coalesce(v_before, 0);
+    IF v_day IS NOT NULL AND p_desc THEN
+        hi := least(v_day + interval '24 hours' - interval '1 microsecond', p_ended);
+    ELSIF v_day IS NOT NULL THEN
+        lo := greatest(v_day, lo);
+    END IF;
 END
 $$;
 

@@ -15,7 +15,8 @@
 -- job_buckets has the shape of batch_buckets: per UTC day of created_at,
 -- how many jobs per (owner, state), plus the roll-ups where the owner (0)
 -- or the state ('') is "every".  created_at never changes, so a job stays
--- in its day; only its state moves it between buckets.
+-- in its day; only its state moves it between buckets.  job_totals holds
+-- the same counts over all days, for the list's default range.
 
 CREATE TABLE job_buckets (
     user_id  bigint NOT NULL,          -- 0: every owner
@@ -23,6 +24,16 @@ CREATE TABLE job_buckets (
     day      timestamptz NOT NULL,     -- UTC midnight of created_at
     n        bigint NOT NULL,
     PRIMARY KEY (user_id, state, day)
+);
+
+-- The same counts over all days together, per (owner, state), with the
+-- same roll-ups: a count with no start (the list's default) reads one row
+-- per state asked for instead of one per day.
+CREATE TABLE job_totals (
+    user_id  bigint NOT NULL,          -- 0: every owner
+    state    text NOT NULL,            -- '': every state
+    n        bigint NOT NULL,
+    PRIMARY KEY (user_id, state)
 );
 
 -- One row per counted change: a new job (old_state NULL), a job that went
@@ -97,13 +108,15 @@ AS $$
 BEGIN
     DELETE FROM job_count_deltas;
     DELETE FROM job_buckets;
+    DELETE FROM job_totals;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER jobs_count_truncate AFTER TRUNCATE ON jobs
     FOR EACH STATEMENT EXECUTE FUNCTION job_counts_truncate();
 
--- Move every committed delta into the buckets, in one transaction: a
+-- Move every committed delta into the buckets and totals, in one
+-- transaction: a
 -- count sees either the delta or the bucket it went to, never both.  The
 -- dispatcher calls it every tick; bucket rows are locked in key order so
 -- that a concurrent fold (an operator's) cannot deadlock with it.
@@ -135,6 +148,12 @@ BEGIN
         SELECT u, s, day, n FROM sums ORDER BY u, s, day
         ON CONFLICT (user_id, state, day) DO UPDATE SET n = b.n + EXCLUDED.n
         RETURNING 1
+    ), totalled AS (
+        INSERT INTO job_totals AS t (user_id, state, n)
+        SELECT u, s, sum(n) FROM sums GROUP BY u, s HAVING sum(n) <> 0
+         ORDER BY u, s
+        ON CONFLICT (user_id, state) DO UPDATE SET n = t.n + EXCLUDED.n
+        RETURNING 1
     )
     SELECT count(*) INTO folded FROM gone;
     pages := pg_relation_size('job_count_deltas')
@@ -154,12 +173,15 @@ BEGIN
     LOCK TABLE jobs IN SHARE MODE;
     DELETE FROM job_count_deltas;
     DELETE FROM job_buckets;
+    DELETE FROM job_totals;
     INSERT INTO job_buckets (user_id, state, day, n)
     SELECT coalesce(user_id, 0), coalesce(state::text, ''), day, count(*)
       FROM (SELECT user_id, state, batch_day(created_at) AS day FROM jobs) j
      GROUP BY GROUPING SETS ((user_id, state, day), (user_id, day),
                              (state, day), (day));
     GET DIAGNOSTICS v = ROW_COUNT;
+    INSERT INTO job_totals (user_id, state, n)
+    SELECT user_id, state, sum(n) FROM job_buckets GROUP BY user_id, state;
     RETURN v;
 END
 $$;
@@ -191,21 +213,15 @@ BEGIN
 END
 $$;
 
--- The rows one bucket level of job_window sums and walks, as (day, n):
--- the buckets of days p_lo..p_hi, and the deltas of those days not folded
--- yet, as they count for that level: p_level '' is every state (a delta
--- counts +n when the job appeared, -n when it went), a state counts +n
--- where a job entered it and -n where one left.  A SQL function the
--- planner inlines, so that a walk over one level reads the buckets in
--- index order and stops at the day it looks for.
-CREATE OR REPLACE FUNCTION job_window_rows(p_user bigint, p_level text,
+-- The deltas not folded yet of days p_lo..p_hi, as (day, n), as they
+-- count for one bucket level: p_level '' is every state (a delta counts +n
+-- when the job appeared, -n when it went), a state counts +n where a job
+-- entered it and -n where one left.  SQL functions, which the planner
+-- inlines where they are used.
+CREATE OR REPLACE FUNCTION job_delta_rows(p_user bigint, p_level text,
     p_lo timestamptz, p_hi timestamptz)
     RETURNS TABLE (day timestamptz, n bigint) LANGUAGE sql STABLE
 AS $$
-    SELECT b.day, b.n FROM job_buckets b
-     WHERE b.user_id = coalesce(p_user, 0) AND b.state = p_level
-       AND b.day >= p_lo AND b.day <= p_hi
-    UNION ALL
     SELECT x.day,
            x.n * ((x.new_state IS NOT NULL
                    AND (p_level = '' OR x.new_state::text = p_level))::int
@@ -214,6 +230,19 @@ AS $$
       FROM job_count_deltas x
      WHERE (p_user IS NULL OR x.user_id = p_user)
        AND x.day >= p_lo AND x.day <= p_hi
+$$;
+
+-- The (day, n) rows of one bucket level of job_window: the buckets of days
+-- p_lo..p_hi and their deltas.
+CREATE OR REPLACE FUNCTION job_window_rows(p_user bigint, p_level text,
+    p_lo timestamptz, p_hi timestamptz)
+    RETURNS TABLE (day timestamptz, n bigint) LANGUAGE sql STABLE
+AS $$
+    SELECT b.day, b.n FROM job_buckets b
+     WHERE b.user_id = coalesce(p_user, 0) AND b.state = p_level
+       AND b.day >= p_lo AND b.day <= p_hi
+    UNION ALL
+    SELECT d.day, d.n FROM job_delta_rows(p_user, p_level, p_lo, p_hi) d
 $$;
 
 -- The listing window of the jobs list (listing.c's window_fn contract, as
@@ -225,9 +254,9 @@ $$;
 --   p_state    NULL = every state (job_state names)
 --   p_started  NULL = from the beginning; p_ended inclusive
 -- The count is the buckets of the days inside the range plus the edge
--- days' exact parts (list_window_edges); page 1 needs nothing more, a
--- deeper page walks the days in listing order to the one holding its
--- first row (list_window_seek).
+-- days' exact parts (list_window_edges), or, for the default range, the
+-- totals; page 1 needs nothing more, a deeper page walks the days in
+-- listing order to the one holding its first row.
 CREATE OR REPLACE FUNCTION job_window(p_user bigint, p_state text[],
     p_started timestamptz, p_ended timestamptz, p_desc boolean,
     p_offset bigint, OUT total bigint, OUT lo timestamptz,
@@ -235,48 +264,78 @@ CREATE OR REPLACE FUNCTION job_window(p_user bigint, p_state text[],
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    v_levels text[] := coalesce(p_state, '{""}');
+    -- the bucket levels to sum: each state asked for once ('': every state)
+    v_levels text[] := ARRAY(SELECT DISTINCT unnest(coalesce(p_state, '{""}')));
     v_days_lo timestamptz;
     v_days_hi timestamptz;
     v_edge_days timestamptz[];
     v_edge_ns bigint[];
-    v_days timestamptz[];
-    v_ns bigint[];
+    v_day timestamptz;
+    v_before bigint;
 BEGIN
     total := 0;
-    IF cardinality(v_levels) = 0 THEN
+    IF cardinality(v_levels) = 0 OR p_ended < p_started THEN
         RETURN;
     END IF;
-    -- The edge days' exact parts, and the days counted from the buckets.
-    SELECT min(x.days_lo), min(x.days_hi), array_agg(x.day),
-           array_agg(x.sign * job_count_range(p_user, p_state, x.lo, x.hi))
-      INTO v_days_lo, v_days_hi, v_edge_days, v_edge_ns
-      FROM list_window_edges(p_started, p_ended) x;
-    IF v_days_lo IS NULL THEN
-        RETURN;
+    -- The list's default range (no start, ended now): the totals and the
+    -- deltas, less the jobs created after p_ended (an index probe that
+    -- finds none, or an hour's worth at most).
+    IF p_started IS NULL AND p_ended >= now() - interval '1 hour' THEN
+        SELECT (SELECT coalesce(sum(t.n), 0) FROM job_totals t
+                 WHERE t.user_id = coalesce(p_user, 0) AND t.state = ANY(v_levels))
+             + (SELECT coalesce(sum(d.n), 0) FROM unnest(v_levels) AS l (level)
+                 CROSS JOIN LATERAL job_delta_rows(p_user, l.level,
+                                                   '-infinity', 'infinity') d)
+             - job_count_range(p_user, p_state, p_ended + interval '1 microsecond',
+                               'infinity')
+          INTO total;
+    ELSE
+        total := NULL;
     END IF;
 
-    IF p_offset IS NULL OR p_offset = 0 THEN
+    -- Otherwise, and to walk the days: the edge days' exact parts, and the
+    -- days counted from the buckets.
+    IF total IS NULL OR p_offset > 0 THEN
+        SELECT min(x.days_lo), min(x.days_hi), array_agg(x.day),
+               array_agg(x.sign * job_count_range(p_user, p_state, x.lo, x.hi))
+          INTO v_days_lo, v_days_hi, v_edge_days, v_edge_ns
+          FROM list_window_edges(p_started, p_ended) x;
+    END IF;
+    IF total IS NULL THEN
         SELECT coalesce(sum(r.n), 0) INTO total
           FROM unnest(v_levels) AS l (level)
          CROSS JOIN LATERAL job_window_rows(p_user, l.level, v_days_lo, v_days_hi) r;
         SELECT total + coalesce(sum(x), 0) INTO total FROM unnest(v_edge_ns) x;
-        IF p_offset = 0 AND total > 0 THEN
-            lo := coalesce(p_started, '-infinity');
-            hi := p_ended;
-            skip := 0;
-        END IF;
+    END IF;
+    IF p_offset IS NULL OR p_offset >= total THEN
         RETURN;
     END IF;
-    SELECT array_agg(u.day), array_agg(u.n) INTO v_days, v_ns
-      FROM (SELECT r.day, r.n
-              FROM unnest(v_levels) AS l (level)
-             CROSS JOIN LATERAL job_window_rows(p_user, l.level, v_days_lo, v_days_hi) r
-            UNION ALL
-            SELECT d.day, d.n FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u;
-    SELECT coalesce(sum(x), 0) INTO total FROM unnest(v_ns) x;
-    SELECT w.lo, w.hi, w.skip INTO lo, hi, skip
-      FROM list_window_seek(v_days, v_ns, p_started, p_ended, p_desc, p_offset) w;
+    -- Past row 0, the day holding row p_offset, as in batch_window.
+    IF p_offset > 0 THEN
+        SELECT w.day, w.upto - w.n INTO v_day, v_before
+          FROM (SELECT c.day,
+                       sum(c.n) OVER (ORDER BY c.key GROUPS UNBOUNDED PRECEDING) AS upto,
+                       sum(c.n) OVER (ORDER BY c.key GROUPS CURRENT ROW) AS n
+                  FROM (SELECT u.day, u.n::integer AS n,
+                               list_window_key(u.day, p_desc) AS key
+                          FROM (SELECT r.day, r.n FROM unnest(v_levels) AS l (level)
+                                 CROSS JOIN LATERAL job_window_rows(p_user, l.level,
+                                                        v_days_lo, v_days_hi) r
+                                UNION ALL
+                                SELECT d.day, d.n
+                                  FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u) c) w
+         WHERE w.n > 0 AND w.upto > p_offset
+         LIMIT 1;
+    END IF;
+    -- The page: rows with time in [lo, hi], in listing order, after skip.
+    lo := coalesce(p_started, '-infinity');
+    hi := p_ended;
+    skip := p_offset - coalesce(v_before, 0);
+    IF v_day IS NOT NULL AND p_desc THEN
+        hi := least(v_day + interval '24 hours' - interval '1 microsecond', p_ended);
+    ELSIF v_day IS NOT NULL THEN
+        lo := greatest(v_day, lo);
+    END IF;
 END
 $$;
 

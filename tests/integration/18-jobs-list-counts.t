@@ -61,6 +61,7 @@ my @cases = (
     ['default order (-date)',       '',                                 'true',                           'created_at DESC, id DESC'],
     ['order=date',                  'order=date',                       'true',                           'created_at, id'],
     ['status=success',              'status=success',                   "state = 'succeeded'",            'created_at DESC, id DESC'],
+    ['status=success given twice',  'status=success&status=success',    "state = 'succeeded'",            'created_at DESC, id DESC'],
     ['status=queued&status=processing, order=date',
                                     'status=queued&status=processing&order=date',
                                                                         "state IN ('queued', 'running')", 'created_at, id'],

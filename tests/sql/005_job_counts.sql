@@ -20,7 +20,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT job_counts_fold() \g /dev/null
 
 BEGIN;
-SELECT plan(66);
+SELECT plan(68);
 
 -- ---- tables, functions, triggers ---------------------------------------------
 SELECT has_table('job_buckets');
@@ -36,7 +36,8 @@ SELECT has_function('job_window',
 SELECT volatility_is('job_window',
     ARRAY['bigint', 'text[]', 'timestamp with time zone',
           'timestamp with time zone', 'boolean', 'bigint'], 'stable');
-SELECT has_function('list_window_seek');
+
+SELECT has_function('list_window_key');
 SELECT has_function('list_window_edges');
 SELECT trigger_is('jobs', 'jobs_count_ins', 'job_counts_stmt');
 SELECT trigger_is('jobs', 'jobs_count_del', 'job_counts_stmt');
@@ -346,6 +347,14 @@ SELECT results_eq(
              '2001-02-04 00:00:00+00'::timestamptz, '2001-02-05 12:00:00+00'::timestamptz,
              0::bigint$$,
     'job_window desc, offset 0: lo = started, hi = ended, skip 0');
+SELECT is((job_window(pg_temp.uid('tj-alice'), '{succeeded,failed,succeeded}',
+                      '2001-02-02 06:00:00+00', '2001-02-08 18:00:00+00', true, 2)),
+          (job_window(pg_temp.uid('tj-alice'), '{failed,succeeded}',
+                      '2001-02-02 06:00:00+00', '2001-02-08 18:00:00+00', true, 2)),
+          'job_window: a state given twice counts once');
+SELECT is((job_window(pg_temp.uid('tj-alice'), '{succeeded,succeeded}', NULL, now(), true, 0)).total,
+          (job_window(pg_temp.uid('tj-alice'), '{succeeded}', NULL, now(), true, 0)).total,
+          'job_window: a state given twice counts once (the default range)');
 SELECT is((job_window(NULL, '{}', NULL, now(), false, 0)).total, 0::bigint,
           'job_window: an empty state set matches nothing');
 SELECT is((job_window(pg_temp.uid('tj-alice'), NULL, '2001-02-06 00:00:00+00',
