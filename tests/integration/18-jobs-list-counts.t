@@ -100,6 +100,54 @@ for my $c (@cases) {
                 'page 71 of 10 (past the 700th job): 404');
 }
 
+# ---- a busy day: deep pages seek their hour ------------------------------------
+# 1,500 jobs of a user of its own in one UTC day, one every 57 s, every
+# state in turn: a page deep into the day would skip up to 1,400 of its
+# rows, so job_window seeks the hour first (job_window_hour_rows(), 500).
+# Every page of 100 asked for directly, in both orders, with and without a
+# filter and a range with mid-hour bounds, = plain ORDER BY ... OFFSET.
+{
+    my ($btok, $buser) = new_user_token('jcount-busy');
+    my $buid = user_id_of($buser);
+    is(sql_value(<<"SQL"), 1500, 'busy day: 1,500 jobs in one day');
+WITH ins AS (
+INSERT INTO jobs (user_id, name, state, lease_token, created_at)
+SELECT $buid, 'busy-' || g, s, CASE WHEN s = 'running' THEN gen_random_uuid() END,
+       date_trunc('day', now() - interval '2 days', 'UTC') + g * interval '57 seconds'
+  FROM (SELECT g, (enum_range(NULL::job_state))[1 + g % 6] AS s
+          FROM generate_series(0, 1499) g) x
+RETURNING 1)
+SELECT count(*) FROM ins
+SQL
+    my $day = sql_value("SELECT to_char(date_trunc('day', now() - interval '2 days', 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD')");
+    for my $c (['',                              'true'],
+               ['status=success&status=failed&status=queued', "state IN ('succeeded', 'failed', 'queued')"],
+               ["started=${day}T03:30:00Z&ended=${day}T20:15:00Z",
+                "created_at >= '${day}T03:30:00Z' AND created_at <= '${day}T20:15:00Z'"]) {
+        my ($q, $where) = @$c;
+        for my $o (['', 'created_at DESC, id DESC'], ['order=date', 'created_at, id']) {
+            my ($oq, $order) = @$o;
+            my $want = sql_lines("SELECT id FROM jobs WHERE user_id = $buid AND created_at <= now()"
+                                 . " AND ($where) ORDER BY $order");
+            my $n = @$want;
+            my ($bad, $pages) = (undef, 0);
+            for (my $page = 1; ($page - 1) * 100 < $n; $page++) {
+                my $query = join('&', grep { length } $q, $oq, "page_size=100&page=$page");
+                my $r = api(GET => "/api/v1/jobs/list?$query", token => $btok);
+                my $got = $r->{status} == 200 ? [map { $_->{job_id} } @{ $r->{json}{jobs} }] : [];
+                my $end = $page * 100 - 1 < $n - 1 ? $page * 100 - 1 : $n - 1;
+                unless ($r->{status} == 200 && $r->{json}{count} == $n
+                        && "@$got" eq "@$want[($page - 1) * 100 .. $end]") {
+                    $bad //= "page $page: $r->{status}";
+                }
+                $pages++;
+            }
+            cmp_ok($pages, '>=', 7, "busy day, '$q' '$oq': at least 7 pages");
+            is($bad, undef, "busy day, '$q' '$oq': every page = OFFSET, count = count(*)");
+        }
+    }
+}
+
 # ---- exact through the queue's hot path ---------------------------------------
 # A user of its own, so that its counts are small numbers everyone can read.
 my ($qtok, $quser) = new_user_token('jcount-q');

@@ -1,10 +1,12 @@
 -- pgTAP: sql/005_job_counts.sql -- the maintained counts of the jobs list:
 -- the delta log the triggers append to (job_count_deltas), the fold into
--- per-day buckets (job_counts_fold, job_buckets), the recount
+-- per-day buckets and per-hour counts (job_counts_fold, job_buckets,
+-- job_hours), the recount
 -- (job_buckets_rebuild) and the listing window built on them (job_window).
 --
 -- The one invariant: buckets plus unfolded deltas = a recount of jobs, at
--- every level (owner or every owner, state or every state, per UTC day),
+-- every level (owner or every owner, state or every state, per UTC day and
+-- per UTC hour),
 -- whatever mix of folded and unfolded changes there is.  It is checked
 -- after each kind of change, and job_window is checked against a plain
 -- count(*) and a plain OFFSET in three phases: everything still in deltas,
@@ -14,18 +16,27 @@
 -- inside its own transaction too, so it first folds what others committed
 -- (outside the transaction, as the dispatcher would) and keeps its fixture
 -- jobs in 2001: the bucket rows it locks are rows no dispatcher touches.
+--
+-- The fixture's days hold a few jobs each, so job_window's hour step (taken
+-- when a page would skip job_window_hour_rows() rows of its day, 500) is
+-- forced for the three phases by lowering that to 0, and checked once more
+-- at its default; a busy day of 1,200 jobs checks the step at the default.
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT job_counts_fold() \g /dev/null
 
 BEGIN;
-SELECT plan(68);
+SELECT plan(78);
 
 -- ---- tables, functions, triggers ---------------------------------------------
 SELECT has_table('job_buckets');
+SELECT has_table('job_hours');
 SELECT has_table('job_count_deltas');
 SELECT col_is_pk('job_buckets', ARRAY['user_id', 'state', 'day']);
+SELECT col_is_pk('job_hours', ARRAY['user_id', 'state', 'hour']);
+SELECT is(job_window_hour_rows(), 500::bigint,
+          'job_window seeks the hour when a page would skip 500 rows of its day');
 SELECT is((SELECT count(*) FROM pg_indexes WHERE tablename = 'job_count_deltas'),
           0::bigint, 'job_count_deltas has no index (appending is all the hot path does)');
 SELECT has_function('job_counts_fold', '{}'::text[]);
@@ -49,32 +60,43 @@ INSERT INTO users (name) VALUES ('tj-alice'), ('tj-bob'), ('tj-carol');
 CREATE FUNCTION pg_temp.uid(p_name text) RETURNS bigint LANGUAGE sql STABLE
 AS $$ SELECT id FROM users WHERE name = p_name $$;
 
--- What the counts must be: a recount of jobs at the four levels, the day
--- computed without batch_day.
+-- What the counts must be: a recount of jobs at the four levels, per day
+-- and per hour, computed without batch_day or job_hour.
 CREATE TEMP VIEW jc_recount AS
-    WITH j AS (SELECT user_id, state::text AS state,
-                      date_trunc('day', created_at AT TIME ZONE 'UTC')
-                          AT TIME ZONE 'UTC' AS day
-                 FROM jobs)
-    SELECT user_id, state, day, count(*) AS n FROM j GROUP BY 1, 2, 3
-    UNION ALL SELECT user_id, '', day, count(*) FROM j GROUP BY 1, 3
-    UNION ALL SELECT 0, state, day, count(*) FROM j GROUP BY 2, 3
-    UNION ALL SELECT 0, '', day, count(*) FROM j GROUP BY 3;
--- What they are: the buckets plus the unfolded deltas, spread over the
--- same four levels.
+    WITH h AS (SELECT user_id, state::text AS state,
+                      date_trunc('hour', created_at AT TIME ZONE 'UTC')
+                          AT TIME ZONE 'UTC' AS t
+                 FROM jobs),
+         j AS (SELECT 'hour' AS unit, user_id, state, t FROM h
+               UNION ALL
+               SELECT 'day', user_id, state,
+                      date_trunc('day', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                 FROM h)
+    SELECT unit, user_id, state, t, count(*) AS n FROM j GROUP BY 1, 2, 3, 4
+    UNION ALL SELECT unit, user_id, '', t, count(*) FROM j GROUP BY 1, 2, 4
+    UNION ALL SELECT unit, 0, state, t, count(*) FROM j GROUP BY 1, 3, 4
+    UNION ALL SELECT unit, 0, '', t, count(*) FROM j GROUP BY 1, 4;
+-- What they are: the buckets and hours plus the unfolded deltas, spread
+-- over the same four levels.
 CREATE TEMP VIEW jc_kept AS
-    WITH moves AS (SELECT user_id, day, new_state::text AS state, n
+    WITH moves AS (SELECT user_id, hour, new_state::text AS state, n
                      FROM job_count_deltas WHERE new_state IS NOT NULL
                    UNION ALL
-                   SELECT user_id, day, old_state::text, -n
+                   SELECT user_id, hour, old_state::text, -n
                      FROM job_count_deltas WHERE old_state IS NOT NULL),
-         all_rows AS (SELECT user_id, state, day, n FROM job_buckets
+         spread AS (SELECT k.u, k.s, m.hour, m.n FROM moves m
+                     CROSS JOIN LATERAL (VALUES (m.user_id, m.state),
+                         (m.user_id, ''), (0, m.state), (0, '')) k (u, s)),
+         all_rows AS (SELECT 'day' AS unit, user_id, state, day AS t, n FROM job_buckets
                       UNION ALL
-                      SELECT k.u, k.s, m.day, m.n FROM moves m
-                       CROSS JOIN LATERAL (VALUES (m.user_id, m.state),
-                           (m.user_id, ''), (0, m.state), (0, '')) k (u, s))
-    SELECT user_id, state, day, sum(n)::bigint AS n FROM all_rows
-     GROUP BY 1, 2, 3 HAVING sum(n) <> 0;
+                      SELECT 'hour', user_id, state, hour, n FROM job_hours
+                      UNION ALL
+                      SELECT 'day', u, s, date_trunc('day', hour AT TIME ZONE 'UTC')
+                                              AT TIME ZONE 'UTC', n FROM spread
+                      UNION ALL
+                      SELECT 'hour', u, s, hour, n FROM spread)
+    SELECT unit, user_id, state, t, sum(n)::bigint AS n FROM all_rows
+     GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0;
 CREATE TEMP VIEW jc_diff AS
     (SELECT 'extra' AS what, * FROM
          (SELECT * FROM jc_kept EXCEPT ALL SELECT * FROM jc_recount) x)
@@ -96,11 +118,11 @@ SELECT (ARRAY[pg_temp.uid('tj-alice'), pg_temp.uid('tj-bob'), pg_temp.uid('tj-ca
                   + i * interval '2 hours 41 minutes 7.000001 seconds' AS t
           FROM generate_series(0, 89) i) g;
 SELECT is((SELECT count(*) FROM job_count_deltas
-            WHERE day >= '2001-01-01' AND day < '2002-01-01'),
+            WHERE hour >= '2001-01-01' AND hour < '2002-01-01'),
           (SELECT count(*) FROM (SELECT DISTINCT user_id, state,
-                  date_trunc('day', created_at, 'UTC') FROM jobs
+                  date_trunc('hour', created_at, 'UTC') FROM jobs
                   WHERE created_at >= '2001-01-01' AND created_at < '2002-01-01') d),
-          'inserts: one delta per (owner, day, state) of the statement, not one per job');
+          'inserts: one delta per (owner, hour, state) of the statement, not one per job');
 INSERT INTO jobs (user_id, name, state, created_at)
 SELECT pg_temp.uid(u), 'w-edge', s::job_state, t::timestamptz
   FROM (VALUES
@@ -119,12 +141,16 @@ SELECT pg_temp.uid(u), 'w-edge', s::job_state, t::timestamptz
     ('tj-alice', 'succeeded', '2001-02-08 18:00:00+00'),
     ('tj-bob',   'succeeded', '2001-02-08 18:00:00+00'),
     ('tj-alice', 'canceled',  '2001-02-08 18:00:00+00'),
-    ('tj-carol', 'succeeded', '2001-02-10 23:59:59.999999+00')
+    ('tj-carol', 'succeeded', '2001-02-10 23:59:59.999999+00'),
+    ('tj-bob',   'succeeded', '2001-02-01 02:41:30+00'),
+    ('tj-bob',   'failed',    '2001-02-01 02:41:59.999999+00'),
+    ('tj-alice', 'succeeded', '2001-02-01 02:42:00+00')
   ) AS v (u, s, t);
 
 SELECT is_empty('SELECT * FROM jc_diff', 'inserts: counted before any fold (buckets + deltas)');
-SELECT is((SELECT count(*) FROM job_buckets WHERE day >= '2001-01-01' AND day < '2002-01-01'),
-          0::bigint, 'inserts: no bucket row is written on the insert path');
+SELECT is((SELECT count(*) FROM job_buckets WHERE day >= '2001-01-01' AND day < '2002-01-01')
+          + (SELECT count(*) FROM job_hours WHERE hour >= '2001-01-01' AND hour < '2002-01-01'),
+          0::bigint, 'inserts: no bucket or hour row is written on the insert path');
 
 -- ---- the listing window -------------------------------------------------------
 CREATE TEMP TABLE jwrange (range text PRIMARY KEY, started timestamptz,
@@ -139,6 +165,9 @@ INSERT INTO jwrange VALUES
     ('23:59:59.999999 to 00:00:00',          '2001-02-03 23:59:59.999999+00', '2001-02-04 00:00:00+00'),
     ('same day, second half',                '2001-02-05 12:00:00+00', '2001-02-05 23:00:00+00'),
     ('mid-day start, ends before noon',      '2001-02-03 13:00:00+00', '2001-02-07 11:00:00+00'),
+    ('mid-hour to mid-hour',                 '2001-02-02 06:30:00+00', '2001-02-08 18:45:00+00'),
+    ('first hour of a day, to 00:59:59',     '2001-02-04 00:00:00+00', '2001-02-04 00:59:59+00'),
+    ('one minute inside one hour',           '2001-02-01 02:41:00+00', '2001-02-01 02:42:00+00'),
     ('ended before started',                 '2001-02-06 00:00:00+00', '2001-02-05 00:00:00+00'),
     ('nothing in range',                     '1999-01-01 00:00:00+00', '1999-12-31 00:00:00+00');
 CREATE TEMP TABLE jwcase (
@@ -226,12 +255,15 @@ AS $$
      WHERE c.p_user IS NOT NULL OR c.range <> 'everything up to now'
 $$;
 
-SELECT is((SELECT count(*) FROM jwcase), 11 * 3 * 4::bigint,
-          'job_window cases: 11 ranges x 3 owners x 4 state sets');
+SELECT is((SELECT count(*) FROM jwcase), 14 * 3 * 4::bigint,
+          'job_window cases: 14 ranges x 3 owners x 4 state sets');
 SELECT cmp_ok((SELECT count(*) FROM jwcase c WHERE EXISTS (SELECT 1 FROM pg_temp.jrows(c))),
               '>', 80::bigint, 'job_window cases: most have rows');
 
--- phase 1: every count still in job_count_deltas
+-- phase 1: every count still in job_count_deltas; every deep page takes
+-- the hour step
+CREATE OR REPLACE FUNCTION job_window_hour_rows() RETURNS bigint LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 0::bigint $$;
 CREATE TEMP TABLE jwbad1 AS SELECT * FROM pg_temp.jwbad();
 SELECT is_empty($$SELECT * FROM jwbad1 WHERE NOT p_desc AND msg ~ 'total'$$,
                 'job_window from unfolded deltas: total = count(*), every case');
@@ -256,6 +288,12 @@ SELECT results_eq(
     $$SELECT count(*) FROM jobs WHERE created_at >= '2001-02-04 00:00:00+00'
        AND created_at < '2001-02-05 00:00:00+00'$$,
     'fold: the roll-up of every owner and state, one day');
+SELECT results_eq(
+    $$SELECT n FROM job_hours WHERE user_id = pg_temp.uid('tj-alice') AND state = 'succeeded'
+       AND hour = '2001-02-04 00:00:00+00'$$,
+    $$SELECT count(*) FROM jobs WHERE user_id = pg_temp.uid('tj-alice') AND state = 'succeeded'
+       AND created_at >= '2001-02-04 00:00:00+00' AND created_at < '2001-02-04 01:00:00+00'$$,
+    'fold: one owner and state, one hour');
 SELECT is((SELECT folded FROM job_counts_fold()), 0::bigint,
           'fold: a second fold finds nothing');
 SELECT is_empty('SELECT * FROM jc_diff', 'fold: folding nothing changes nothing');
@@ -306,12 +344,12 @@ SELECT is_empty('SELECT * FROM jc_diff', 'update: created_at moving within its d
 CREATE TEMP TABLE before_delete AS
     SELECT (SELECT count(*) FROM job_count_deltas) AS deltas,
            (SELECT count(*) FROM (SELECT DISTINCT user_id, state,
-                   date_trunc('day', created_at, 'UTC') FROM jobs
+                   date_trunc('hour', created_at, 'UTC') FROM jobs
                    WHERE name IN ('w-10', 'w-11', 'w-12', 'w-13', 'w-14')) d) AS groups;
 DELETE FROM jobs WHERE name IN ('w-10', 'w-11', 'w-12', 'w-13', 'w-14');
 SELECT is_empty('SELECT * FROM jc_diff', 'delete: counted');
 SELECT is((SELECT count(*) FROM job_count_deltas) - deltas, groups,
-          'delete: one delta per (owner, day, state) of the statement')
+          'delete: one delta per (owner, hour, state) of the statement')
   FROM before_delete;
 
 -- half of the changes folded, the other half not
@@ -332,6 +370,12 @@ SELECT is_empty($$SELECT * FROM jwbad3 WHERE NOT p_desc AND msg !~ 'total'$$,
                 'job_window from buckets + deltas: ascending pages = OFFSET, every offset');
 SELECT is_empty($$SELECT * FROM jwbad3 WHERE p_desc$$,
                 'job_window from buckets + deltas: descending pages = OFFSET, every offset');
+
+-- the same at the default, where these small days never take the hour step
+CREATE OR REPLACE FUNCTION job_window_hour_rows() RETURNS bigint LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 500::bigint $$;
+SELECT is_empty($$SELECT * FROM pg_temp.jwbad()$$,
+                'job_window without the hour step: totals and pages = count(*) and OFFSET');
 
 -- ---- job_window, spelled out -----------------------------------------------------
 SELECT results_eq(
@@ -367,6 +411,70 @@ SELECT is((job_window(pg_temp.uid('tj-alice'), '{bogus}', NULL, now(), false, NU
 SELECT is((job_window(NULL, NULL, NULL, now(), true, NULL)).total,
           (SELECT count(*) FROM jobs WHERE created_at <= now()),
           'job_window: every owner, everything up to now = count(*) of jobs');
+
+-- ---- a busy day: the hour step at its default -----------------------------------
+-- 1,200 of alice's jobs on 2001-04-02, one every 72 s, in one statement.
+INSERT INTO jobs (user_id, name, state, created_at)
+SELECT pg_temp.uid('tj-alice'), 'w-busy-' || i,
+       (ARRAY['queued', 'succeeded', 'failed'])[1 + i % 3]::job_state,
+       '2001-04-02 00:00:00+00'::timestamptz + i * interval '72 seconds'
+  FROM generate_series(0, 1199) i;
+-- The page job_window points at (3 rows) against a plain OFFSET, for
+-- offsets deep into the day, both orders, the whole day and a range with
+-- mid-hour bounds, every state and two.
+CREATE FUNCTION pg_temp.busybad() RETURNS SETOF text LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    c jwcase;
+    d boolean;
+    o bigint;
+    w record;
+    want bigint[];
+    got bigint[];
+BEGIN
+    FOR c IN SELECT 0, 'busy', pg_temp.uid('tj-alice'), st, lo, hi
+               FROM (VALUES ('2001-04-02 00:00:00+00'::timestamptz,
+                             '2001-04-02 23:59:59.999999+00'::timestamptz),
+                            ('2001-04-02 03:30:00+00', '2001-04-02 20:15:00+00')) r (lo, hi)
+              CROSS JOIN (VALUES (NULL::text[]), ('{succeeded,failed}')) s (st) LOOP
+        FOR d, o IN SELECT x, y FROM (VALUES (false), (true)) a (x)
+                     CROSS JOIN (VALUES (499), (500), (600), (777), (1000)) b (y) LOOP
+            SELECT * INTO w FROM job_window(c.p_user, c.p_state, c.p_started,
+                                            c.p_ended, d, o);
+            IF o >= w.total THEN
+                CONTINUE;
+            END IF;
+            want := ARRAY(SELECT r.id FROM pg_temp.jrows(c) r
+                           ORDER BY CASE WHEN d THEN now() - r.t ELSE r.t - now() END,
+                                    CASE WHEN d THEN -r.id ELSE r.id END
+                          OFFSET o LIMIT 3);
+            got := ARRAY(SELECT r.id FROM pg_temp.jrows(c) r
+                          WHERE r.t >= w.lo AND r.t <= w.hi
+                          ORDER BY CASE WHEN d THEN now() - r.t ELSE r.t - now() END,
+                                   CASE WHEN d THEN -r.id ELSE r.id END
+                         OFFSET w.skip LIMIT 3);
+            IF got IS DISTINCT FROM want THEN
+                RETURN NEXT format('%s..%s %s desc %s offset %s: skip %s gives %s, want %s',
+                                   c.p_started, c.p_ended, c.p_state, d, o, w.skip, got, want);
+            END IF;
+            -- an hour holds 50 of the day's jobs
+            IF o >= 500 AND w.skip >= 50 THEN
+                RETURN NEXT format('%s..%s %s desc %s offset %s: no hour step (skip %s)',
+                                   c.p_started, c.p_ended, c.p_state, d, o, w.skip);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+SELECT is_empty($$SELECT * FROM pg_temp.busybad()$$,
+                'busy day, unfolded: deep pages seek their hour (skip < 50) and = OFFSET');
+SELECT cmp_ok((SELECT folded FROM job_counts_fold()), '>', 0::bigint, 'busy day: folded');
+SELECT is_empty($$SELECT * FROM pg_temp.busybad()$$,
+                'busy day, folded: deep pages seek their hour (skip < 50) and = OFFSET');
+SELECT is((job_window(pg_temp.uid('tj-alice'), NULL, '2001-04-02 00:00:00+00',
+                      '2001-04-02 23:59:59.999999+00', true, 499)).skip, 499::bigint,
+          'busy day: a page skipping 499 rows of its day reads them (no hour step)');
+SELECT is_empty('SELECT * FROM jc_diff', 'busy day: counted per day and per hour');
 
 -- ---- the recount ---------------------------------------------------------------
 UPDATE job_buckets SET n = n + 7 WHERE user_id = 0 AND state = '';
@@ -408,7 +516,8 @@ UPDATE job_buckets SET n = n - 1
 -- ---- TRUNCATE ------------------------------------------------------------------------
 -- (last: it locks jobs until the ROLLBACK)
 TRUNCATE jobs CASCADE;
-SELECT is((SELECT count(*) FROM job_buckets) + (SELECT count(*) FROM job_count_deltas),
+SELECT is((SELECT count(*) FROM job_buckets) + (SELECT count(*) FROM job_hours)
+          + (SELECT count(*) FROM job_count_deltas),
           0::bigint, 'truncate: the counts go with the jobs');
 SELECT is_empty('SELECT * FROM jc_diff', 'truncate: nothing left to count');
 
