@@ -254,7 +254,7 @@ RESET session_replication_role;
 -- A freshly loaded table has no statistics, no visibility map and no hint
 -- bits: without this the first runs would pay for all three.
 VACUUM ANALYZE recipe_types, trigger_events, batches, jobs, batch_buckets,
-    job_buckets, job_count_deltas, job_types, users;
+    job_buckets, job_hours, job_totals, job_count_deltas, job_types, users;
 
 SELECT (SELECT count(*) FROM batches) AS batches,
        (SELECT count(*) FROM jobs) AS jobs,
