@@ -343,6 +343,8 @@ DECLARE
     v_b timestamptz;
     v_ha timestamptz;                   -- their hours
     v_hb timestamptz;
+    v_full_lo timestamptz;              -- the whole hours between them
+    v_full_hi timestamptz;
     v_part_hours timestamptz[] := '{}'; -- partial hours and their counts
     v_part_ns bigint[] := '{}';
     v_hour timestamptz;
@@ -417,13 +419,18 @@ BEGIN
         v_b := least(v_day + interval '24 hours' - v_us, hi);
         v_ha := job_hour(v_a);
         v_hb := job_hour(v_b);
-        IF v_a > v_ha THEN
+        -- the hours wholly inside [v_a, v_b]; the ones holding a bound
+        -- inside them are partial
+        v_full_lo := CASE WHEN v_a > v_ha THEN v_ha + interval '1 hour' ELSE v_ha END;
+        v_full_hi := CASE WHEN v_b < v_hb + interval '1 hour' - v_us
+                          THEN v_hb - interval '1 hour' ELSE v_hb END;
+        IF v_full_lo > v_ha THEN
             v_part_hours := v_part_hours || v_ha;
             v_part_ns := v_part_ns || job_count_range(p_user, p_state, v_a,
-                                           least(v_b, v_ha + interval '1 hour' - v_us));
+                                           least(v_b, v_full_lo - v_us));
         END IF;
         -- (when both bounds fall in one hour, the first part is all of it)
-        IF v_b < v_hb + interval '1 hour' - v_us AND NOT (v_hb = v_ha AND v_a > v_ha) THEN
+        IF v_full_hi < v_hb AND NOT (v_hb = v_ha AND v_full_lo > v_ha) THEN
             v_part_hours := v_part_hours || v_hb;
             v_part_ns := v_part_ns || job_count_range(p_user, p_state, v_hb, v_b);
         END IF;
@@ -435,9 +442,7 @@ BEGIN
                                list_window_key(u.hour, p_desc) AS key
                           FROM (SELECT r.hour, r.n FROM unnest(v_levels) AS l (level)
                                  CROSS JOIN LATERAL job_hour_rows(p_user, l.level,
-                                     CASE WHEN v_a > v_ha THEN v_ha + interval '1 hour' ELSE v_ha END,
-                                     CASE WHEN v_b < v_hb + interval '1 hour' - v_us
-                                          THEN v_hb - interval '1 hour' ELSE v_hb END) r
+                                                        v_full_lo, v_full_hi) r
                                 UNION ALL
                                 SELECT d.hour, d.n
                                   FROM unnest(v_part_hours, v_part_ns) AS d (hour, n)) u) c) w
