@@ -148,6 +148,54 @@ SQL
     }
 }
 
+# ---- jobs newer than `ended` ------------------------------------------------------
+# The default range (no start, ended within the hour) counts from the
+# totals less the jobs newer than `ended`; when there are none, a deep page
+# walks every day with no edge.  When there are some (here, created in the
+# last half hour, and dated two days ahead, as an import could bring), the
+# walk must leave them out: every page of 20 of ended=now-30min, both
+# orders, with and without a filter, = plain ORDER BY ... OFFSET.
+{
+    my ($ntok, $nuser) = new_user_token('jcount-newer');
+    my $nuid = user_id_of($nuser);
+    is(sql_value(<<"SQL"), 300, 'newer jobs: 300 jobs, the last 12 newer than ended');
+WITH ins AS (
+INSERT INTO jobs (user_id, name, state, lease_token, created_at)
+SELECT $nuid, 'newer-' || g, s, CASE WHEN s = 'running' THEN gen_random_uuid() END,
+       CASE WHEN g < 6 THEN now() + interval '2 days' + g * interval '1 minute'
+            ELSE now() - (g - 6) * interval '5 minutes 17 seconds' END
+  FROM (SELECT g, (enum_range(NULL::job_state))[1 + g % 6] AS s
+          FROM generate_series(0, 299) g) x
+RETURNING 1)
+SELECT count(*) FROM ins
+SQL
+    my $ended = sql_value("SELECT to_char((now() - interval '30 minutes') AT TIME ZONE 'UTC',"
+                          . " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    for my $c (['', 'true'], ['status=failed', "state = 'failed'"]) {
+        my ($q, $where) = @$c;
+        for my $o (['', 'created_at DESC, id DESC'], ['order=date', 'created_at, id']) {
+            my ($oq, $order) = @$o;
+            my $want = sql_lines("SELECT id FROM jobs WHERE user_id = $nuid AND created_at <= '$ended'"
+                                 . " AND ($where) ORDER BY $order");
+            my $n = @$want;
+            my ($bad, $pages) = (undef, 0);
+            for (my $page = 1; ($page - 1) * 20 < $n; $page++) {
+                my $query = join('&', grep { length } $q, $oq, "ended=$ended&page_size=20&page=$page");
+                my $r = api(GET => "/api/v1/jobs/list?$query", token => $ntok);
+                my $got = $r->{status} == 200 ? [map { $_->{job_id} } @{ $r->{json}{jobs} }] : [];
+                my $end = $page * 20 - 1 < $n - 1 ? $page * 20 - 1 : $n - 1;
+                unless ($r->{status} == 200 && $r->{json}{count} == $n
+                        && "@$got" eq "@$want[($page - 1) * 20 .. $end]") {
+                    $bad //= "page $page: $r->{status} count $r->{json}{count}, want $n";
+                }
+                $pages++;
+            }
+            cmp_ok($pages, '>=', 2, "newer jobs, '$q' '$oq': at least 2 pages");
+            is($bad, undef, "newer jobs, '$q' '$oq': every page = OFFSET, count = count(*)");
+        }
+    }
+}
+
 # ---- exact through the queue's hot path ---------------------------------------
 # A user of its own, so that its counts are small numbers everyone can read.
 my ($qtok, $quser) = new_user_token('jcount-q');
