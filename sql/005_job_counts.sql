@@ -341,9 +341,18 @@ DECLARE
     v_after bigint;                     -- jobs created after p_ended
     v_edge_lo timestamptz;              -- the first and last edge day
     v_edge_hi timestamptz;
+    v_day_n bigint;                     -- v_day's rows in the range
     v_adj_days timestamptz[];           -- per day, what the walk adds to
     v_adj_ns bigint[];                  -- the level's bucket
     v_ordered boolean := false;         -- walk the buckets in index order
+    v_adj_hours timestamptz[];          -- per hour, the unfolded deltas
+    v_adj_hour_ns bigint[];
+    v_orphan_hours timestamptz[];       -- hours of those with no job_hours row
+    v_lo_part bigint;                   -- the partial hours' counts
+    v_hi_part bigint;
+    v_first_part bigint;                -- the same, in walk order
+    v_last_part bigint;
+    v_hours_ordered boolean := false;
     v_us constant interval := interval '1 microsecond';
     v_a timestamptz;                    -- the range's part of v_day
     v_b timestamptz;
@@ -399,37 +408,60 @@ BEGIN
     IF p_offset IS NULL OR p_offset >= total THEN
         RETURN;
     END IF;
-    -- Past row 0, the day holding row p_offset.  With one level (no
-    -- filter, or one state) the walk reads that level's buckets in index
-    -- order and stops at the day: ~50 rows for page 5,000 of a year, where
-    -- merging the deltas and edges in as rows (the walk below) makes it
-    -- read and sort every day of the range.  They are added instead to
-    -- their days' buckets, found by array_position, which needs each of
-    -- those days to have a bucket; when one has none (its jobs are all in
-    -- deltas yet, or the range's edge holds the level's only jobs), or
-    -- with several levels, the walk below.  The ordered walk bounds the
-    -- scan on the side it starts from only: days beyond the range count 0,
-    -- and it stops before them, p_offset being below the total.
+    -- Past row 0, the day holding row p_offset, then, when the page would
+    -- skip many of that day's rows, the hour holding it.
+    --
+    -- With one level (no filter, or one state) each walk reads that
+    -- level's rows in index order and stops at the one it looks for: ~50
+    -- days for page 5,000 of a year, where merging the deltas and edges in
+    -- as rows (the sorting walk, below) reads and sorts every day of the
+    -- range.  They are added instead to their days' (hours') rows, found
+    -- by array_position, which needs each of those days (hours) to have a
+    -- row; when one has none (its jobs are all in deltas yet, or the
+    -- range's edge holds the level's only jobs of the day), or with
+    -- several levels, the sorting walk.  The day walk bounds its scan on
+    -- the side it starts from only: days beyond the range count 0, and it
+    -- stops before them, p_offset being below the total.  The two
+    -- directions are two statements: each plan walks the index one way.
     IF p_offset > 0 AND cardinality(v_levels) = 1 THEN
-        SELECT array_agg(a.day), array_agg(a.n),
-               coalesce(bool_and(EXISTS (SELECT 1 FROM job_buckets b
-                                          WHERE b.user_id = coalesce(p_user, 0)
-                                            AND b.state = v_levels[1]
-                                            AND b.day = a.day)), true)
-          INTO v_adj_days, v_adj_ns, v_ordered
-          FROM (SELECT u.day, sum(u.n)::bigint AS n
-                  FROM (SELECT batch_day(d.hour) AS day, d.n
-                          FROM job_delta_rows(p_user, v_levels[1], v_days_lo,
-                                              v_days_hi + interval '23 hours') d
-                        UNION ALL
-                        SELECT e.day, e.n
-                          FROM unnest(v_edge_days, v_edge_ns) AS e (day, n)) u
-                 GROUP BY u.day) a;
+        -- The level's deltas, read once: per day for the day walk (an edge
+        -- day counts its exact part instead, which holds its deltas), and
+        -- per hour, edge days included, for the hour walk.
+        WITH d AS (SELECT x.hour, x.n
+                     FROM job_delta_rows(p_user, v_levels[1],
+                                         least(v_days_lo, v_edge_lo),
+                                         greatest(v_days_hi, v_edge_hi)
+                                         + interval '23 hours') x),
+        days AS (SELECT u.day, sum(u.n)::bigint AS n
+                   FROM (SELECT batch_day(d.hour) AS day, d.n FROM d
+                          WHERE d.hour >= v_days_lo
+                            AND d.hour < v_days_hi + interval '24 hours'
+                         UNION ALL
+                         SELECT e.day, e.n
+                           FROM unnest(v_edge_days, v_edge_ns) AS e (day, n)) u
+                  GROUP BY u.day),
+        hours AS (SELECT d.hour, sum(d.n)::bigint AS n FROM d GROUP BY d.hour)
+        SELECT a.days, a.ns, a.ok, h.hours, h.ns, h.orphans
+          INTO v_adj_days, v_adj_ns, v_ordered,
+               v_adj_hours, v_adj_hour_ns, v_orphan_hours
+          FROM (SELECT array_agg(days.day) AS days, array_agg(days.n) AS ns,
+                       coalesce(bool_and(days.n = 0 OR EXISTS (
+                           SELECT 1 FROM job_buckets b
+                            WHERE b.user_id = coalesce(p_user, 0)
+                              AND b.state = v_levels[1] AND b.day = days.day)),
+                           true) AS ok
+                  FROM days) a
+         CROSS JOIN
+               (SELECT array_agg(hours.hour) AS hours, array_agg(hours.n) AS ns,
+                       array_agg(hours.hour) FILTER (WHERE hours.n <> 0 AND NOT EXISTS (
+                           SELECT 1 FROM job_hours jh
+                            WHERE jh.user_id = coalesce(p_user, 0)
+                              AND jh.state = v_levels[1] AND jh.hour = hours.hour))
+                           AS orphans
+                  FROM hours) h;
     END IF;
-    -- (The two directions are two statements: each plan walks the index
-    -- one way.)
     IF v_ordered AND p_desc THEN
-        SELECT w.day, w.upto - w.n INTO v_day, v_before
+        SELECT w.day, w.upto - w.n, w.n INTO v_day, v_before, v_day_n
           FROM (SELECT u.day, u.n,
                        sum(u.n) OVER (ORDER BY u.day DESC ROWS UNBOUNDED PRECEDING) AS upto
                   FROM (SELECT b.day,
@@ -443,7 +475,7 @@ BEGIN
          WHERE w.n > 0 AND w.upto > p_offset
          LIMIT 1;
     ELSIF v_ordered THEN
-        SELECT w.day, w.upto - w.n INTO v_day, v_before
+        SELECT w.day, w.upto - w.n, w.n INTO v_day, v_before, v_day_n
           FROM (SELECT u.day, u.n,
                        sum(u.n) OVER (ORDER BY u.day ROWS UNBOUNDED PRECEDING) AS upto
                   FROM (SELECT b.day,
@@ -457,7 +489,8 @@ BEGIN
          WHERE w.n > 0 AND w.upto > p_offset
          LIMIT 1;
     ELSIF p_offset > 0 THEN
-        SELECT w.day, w.upto - w.n INTO v_day, v_before
+        -- the sorting walk, as in batch_window
+        SELECT w.day, w.upto - w.n, w.n INTO v_day, v_before, v_day_n
           FROM (SELECT c.day,
                        sum(c.n) OVER (ORDER BY c.key GROUPS UNBOUNDED PRECEDING) AS upto,
                        sum(c.n) OVER (ORDER BY c.key GROUPS CURRENT ROW) AS n
@@ -493,15 +526,71 @@ BEGIN
         v_full_hi := CASE WHEN v_b < v_hb + interval '1 hour' - v_us
                           THEN v_hb - interval '1 hour' ELSE v_hb END;
         IF v_full_lo > v_ha THEN
+            v_lo_part := job_count_range(p_user, p_state, v_a,
+                                         least(v_b, v_full_lo - v_us));
             v_part_hours := v_part_hours || v_ha;
-            v_part_ns := v_part_ns || job_count_range(p_user, p_state, v_a,
-                                           least(v_b, v_full_lo - v_us));
+            v_part_ns := v_part_ns || v_lo_part;
         END IF;
         -- (when both bounds fall in one hour, the first part is all of it)
         IF v_full_hi < v_hb AND NOT (v_hb = v_ha AND v_full_lo > v_ha) THEN
+            v_hi_part := job_count_range(p_user, p_state, v_hb, v_b);
             v_part_hours := v_part_hours || v_hb;
-            v_part_ns := v_part_ns || job_count_range(p_user, p_state, v_hb, v_b);
+            v_part_ns := v_part_ns || v_hi_part;
         END IF;
+        -- the hours are walked in order too, unless one of the day's
+        -- whole hours has deltas but no job_hours row
+        v_hours_ordered := v_ordered;
+        IF v_orphan_hours IS NOT NULL THEN
+            v_hours_ordered := v_ordered AND NOT EXISTS (
+                SELECT 1 FROM unnest(v_orphan_hours) o
+                 WHERE o >= v_full_lo AND o <= v_full_hi);
+        END IF;
+    END IF;
+    IF v_hours_ordered THEN
+        -- The ordered hour walk: the partial hour it starts from, then the
+        -- whole hours (at most the day's 24 rows of the index, read from
+        -- the start side: bounding both sides would cost the generic plan
+        -- a sort), then the partial hour it ends on, which holds the row
+        -- when the others don't.
+        v_first_part := coalesce(CASE WHEN p_desc THEN v_hi_part ELSE v_lo_part END, 0);
+        v_last_part := CASE WHEN p_desc THEN v_lo_part ELSE v_hi_part END;
+        IF skip < v_first_part THEN
+            v_hour := CASE WHEN p_desc THEN v_hb ELSE v_ha END;
+            v_hour_before := 0;
+        ELSIF v_full_lo <= v_full_hi AND p_desc THEN
+            SELECT w.hour, v_first_part + w.upto - w.n INTO v_hour, v_hour_before
+              FROM (SELECT u.hour, u.n,
+                           sum(u.n) OVER (ORDER BY u.hour DESC ROWS UNBOUNDED PRECEDING) AS upto
+                      FROM (SELECT h.hour,
+                                   (h.n + coalesce(v_adj_hour_ns[array_position(v_adj_hours, h.hour)], 0)
+                                   )::integer AS n
+                              FROM (SELECT jh.hour, jh.n FROM job_hours jh
+                                     WHERE jh.user_id = coalesce(p_user, 0)
+                                       AND jh.state = v_levels[1] AND jh.hour <= v_full_hi
+                                     ORDER BY jh.hour DESC LIMIT 24) h
+                             WHERE h.hour >= v_full_lo) u) w
+             WHERE w.n > 0 AND w.upto > skip - v_first_part
+             LIMIT 1;
+        ELSIF v_full_lo <= v_full_hi THEN
+            SELECT w.hour, v_first_part + w.upto - w.n INTO v_hour, v_hour_before
+              FROM (SELECT u.hour, u.n,
+                           sum(u.n) OVER (ORDER BY u.hour ROWS UNBOUNDED PRECEDING) AS upto
+                      FROM (SELECT h.hour,
+                                   (h.n + coalesce(v_adj_hour_ns[array_position(v_adj_hours, h.hour)], 0)
+                                   )::integer AS n
+                              FROM (SELECT jh.hour, jh.n FROM job_hours jh
+                                     WHERE jh.user_id = coalesce(p_user, 0)
+                                       AND jh.state = v_levels[1] AND jh.hour >= v_full_lo
+                                     ORDER BY jh.hour LIMIT 24) h
+                             WHERE h.hour <= v_full_hi) u) w
+             WHERE w.n > 0 AND w.upto > skip - v_first_part
+             LIMIT 1;
+        END IF;
+        IF v_hour IS NULL AND v_last_part IS NOT NULL THEN
+            v_hour := CASE WHEN p_desc THEN v_ha ELSE v_hb END;
+            v_hour_before := v_day_n - v_last_part;
+        END IF;
+    ELSIF skip >= job_window_hour_rows() THEN
         SELECT w.hour, w.upto - w.n INTO v_hour, v_hour_before
           FROM (SELECT c.hour,
                        sum(c.n) OVER (ORDER BY c.key GROUPS UNBOUNDED PRECEDING) AS upto,

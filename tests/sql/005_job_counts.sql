@@ -360,6 +360,12 @@ INSERT INTO jobs (user_id, name, state, created_at)
 SELECT pg_temp.uid('tj-bob'), 'w-late-' || i, 'queued', '2001-02-05 12:00:00+00'
   FROM generate_series(1, 4) i;
 DELETE FROM jobs WHERE name = 'w-30';
+-- an hour of a folded day that had no job: its deltas have no job_hours
+-- row to be added to, so the hour step of a page in that day must not
+-- walk job_hours alone
+INSERT INTO jobs (user_id, name, state, created_at)
+VALUES (pg_temp.uid('tj-alice'), 'w-new-hour', 'succeeded', '2001-02-04 20:15:00+00'),
+       (pg_temp.uid('tj-alice'), 'w-new-hour', 'succeeded', '2001-02-04 20:45:00+00');
 SELECT is_empty('SELECT * FROM jc_diff', 'buckets + deltas after a partial fold: counted');
 
 -- phase 3: folded buckets with unfolded changes on top
