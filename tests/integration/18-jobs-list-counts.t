@@ -55,6 +55,29 @@ sub walk {
     return (\@ids, [sort keys %counts], $bad);
 }
 
+# Ask for every page of a listing directly (page=N, not by following
+# next) and compare each with its slice of $want, the ids a plain
+# ORDER BY gives, and its count with @$want; returns how many pages were
+# asked for and the first mismatch.
+sub pages_match {
+    my ($token, $q, $want, $size) = @_;
+    my $n = @$want;
+    my ($bad, $pages) = (undef, 0);
+    for (my $page = 1; ($page - 1) * $size < $n; $page++) {
+        my $query = join('&', grep { length } $q, "page_size=$size&page=$page");
+        my $r = api(GET => "/api/v1/jobs/list?$query", token => $token);
+        my $got = $r->{status} == 200 ? [map { $_->{job_id} } @{ $r->{json}{jobs} }] : [];
+        my $end = $page * $size - 1 < $n - 1 ? $page * $size - 1 : $n - 1;
+        unless ($r->{status} == 200 && $r->{json}{count} == $n
+                && "@$got" eq "@$want[($page - 1) * $size .. $end]") {
+            $bad //= "page $page: $r->{status} count "
+                     . ($r->{json}{count} // 'none') . ", want $n";
+        }
+        $pages++;
+    }
+    return ($pages, $bad);
+}
+
 my $mid_lo = sql_value("SELECT to_char((now() - interval '20 days 7 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
 my $mid_hi = sql_value("SELECT to_char((now() - interval '9 days 17 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
 my @cases = (
@@ -129,19 +152,7 @@ SQL
             my ($oq, $order) = @$o;
             my $want = sql_lines("SELECT id FROM jobs WHERE user_id = $buid AND created_at <= now()"
                                  . " AND ($where) ORDER BY $order");
-            my $n = @$want;
-            my ($bad, $pages) = (undef, 0);
-            for (my $page = 1; ($page - 1) * 100 < $n; $page++) {
-                my $query = join('&', grep { length } $q, $oq, "page_size=100&page=$page");
-                my $r = api(GET => "/api/v1/jobs/list?$query", token => $btok);
-                my $got = $r->{status} == 200 ? [map { $_->{job_id} } @{ $r->{json}{jobs} }] : [];
-                my $end = $page * 100 - 1 < $n - 1 ? $page * 100 - 1 : $n - 1;
-                unless ($r->{status} == 200 && $r->{json}{count} == $n
-                        && "@$got" eq "@$want[($page - 1) * 100 .. $end]") {
-                    $bad //= "page $page: $r->{status}";
-                }
-                $pages++;
-            }
+            my ($pages, $bad) = pages_match($btok, join('&', grep { length } $q, $oq), $want, 100);
             cmp_ok($pages, '>=', 7, "busy day, '$q' '$oq': at least 7 pages");
             is($bad, undef, "busy day, '$q' '$oq': every page = OFFSET, count = count(*)");
         }
@@ -177,19 +188,8 @@ SQL
             my ($oq, $order) = @$o;
             my $want = sql_lines("SELECT id FROM jobs WHERE user_id = $nuid AND created_at <= '$ended'"
                                  . " AND ($where) ORDER BY $order");
-            my $n = @$want;
-            my ($bad, $pages) = (undef, 0);
-            for (my $page = 1; ($page - 1) * 20 < $n; $page++) {
-                my $query = join('&', grep { length } $q, $oq, "ended=$ended&page_size=20&page=$page");
-                my $r = api(GET => "/api/v1/jobs/list?$query", token => $ntok);
-                my $got = $r->{status} == 200 ? [map { $_->{job_id} } @{ $r->{json}{jobs} }] : [];
-                my $end = $page * 20 - 1 < $n - 1 ? $page * 20 - 1 : $n - 1;
-                unless ($r->{status} == 200 && $r->{json}{count} == $n
-                        && "@$got" eq "@$want[($page - 1) * 20 .. $end]") {
-                    $bad //= "page $page: $r->{status} count $r->{json}{count}, want $n";
-                }
-                $pages++;
-            }
+            my ($pages, $bad) = pages_match($ntok, join('&', grep { length } $q, $oq, "ended=$ended"),
+                                            $want, 20);
             cmp_ok($pages, '>=', 2, "newer jobs, '$q' '$oq': at least 2 pages");
             is($bad, undef, "newer jobs, '$q' '$oq': every page = OFFSET, count = count(*)");
         }
