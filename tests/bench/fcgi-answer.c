@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ load(struct answer *a, const char *path)
 	a->name = slash != NULL ? slash + 1 : path;
 	if ((f = fopen(path, "rb")) == NULL)
 		goto fail;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	/* FCGX_PutStr takes an int length. */
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > INT_MAX ||
 	    fseek(f, 0, SEEK_SET) != 0)
 		goto fail_close;
 	if ((a->body = malloc((size_t)n + 1)) == NULL)
@@ -61,6 +63,8 @@ load(struct answer *a, const char *path)
 	fclose(f);
 	return 0;
 fail_close:
+	free(a->body);
+	a->body = NULL;
 	fclose(f);
 fail:
 	fprintf(stderr, "fcgi-answer: %s: %s\n", path, strerror(errno));
