@@ -15,20 +15,27 @@ my $uid = user_id_of($user);
 my %word = (ready => 'ready', queued => 'queued', running => 'processing',
             succeeded => 'success', failed => 'failed', canceled => 'canceled');
 
-# 700 jobs, one every 83 minutes back from now (40 days), every state in
-# turn, with pairs sharing a creation time so the tiebreak (id) is needed.
-# One statement: the insert trigger writes one delta per (day, state).
-is(sql_value(<<"SQL"), 700, '700 jobs over 40 days');
+# Jobs g = $from..$to of user $uid, every state in turn, in one statement
+# (the insert trigger writes one delta per (day, state)); $name and
+# $created are SQL expressions of g.  Returns how many were inserted.
+sub insert_jobs {
+    my ($uid, $name, $created, $from, $to) = @_;
+    return sql_value(<<"SQL");
 WITH ins AS (
 INSERT INTO jobs (user_id, name, state, lease_token, created_at)
-SELECT $uid, 'jc-' || lpad(g::text, 3, '0'), s,
-       CASE WHEN s = 'running' THEN gen_random_uuid() END,
-       now() - (g - (g % 50 = 1)::int) * interval '83 minutes'
+SELECT $uid, $name, s, CASE WHEN s = 'running' THEN gen_random_uuid() END, $created
   FROM (SELECT g, (enum_range(NULL::job_state))[1 + g % 6] AS s
-          FROM generate_series(1, 700) g) x
+          FROM generate_series($from, $to) g) x
 RETURNING 1)
 SELECT count(*) FROM ins
 SQL
+}
+
+# 700 jobs, one every 83 minutes back from now (40 days), with pairs
+# sharing a creation time so the tiebreak (id) is needed.
+is(insert_jobs($uid, "'jc-' || lpad(g::text, 3, '0')",
+               "now() - (g - (g % 50 = 1)::int) * interval '83 minutes'", 1, 700),
+   700, '700 jobs over 40 days');
 
 # The ids a listing must show, in order, by plain SQL.
 sub want_ids {
@@ -132,16 +139,10 @@ for my $c (@cases) {
 {
     my ($btok, $buser) = new_user_token('jcount-busy');
     my $buid = user_id_of($buser);
-    is(sql_value(<<"SQL"), 1500, 'busy day: 1,500 jobs in one day');
-WITH ins AS (
-INSERT INTO jobs (user_id, name, state, lease_token, created_at)
-SELECT $buid, 'busy-' || g, s, CASE WHEN s = 'running' THEN gen_random_uuid() END,
-       date_trunc('day', now() - interval '2 days', 'UTC') + g * interval '57 seconds'
-  FROM (SELECT g, (enum_range(NULL::job_state))[1 + g % 6] AS s
-          FROM generate_series(0, 1499) g) x
-RETURNING 1)
-SELECT count(*) FROM ins
-SQL
+    is(insert_jobs($buid, "'busy-' || g",
+                   "date_trunc('day', now() - interval '2 days', 'UTC') + g * interval '57 seconds'",
+                   0, 1499),
+       1500, 'busy day: 1,500 jobs in one day');
     my $day = sql_value("SELECT to_char(date_trunc('day', now() - interval '2 days', 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD')");
     for my $c (['',                              'true'],
                ['status=success&status=failed&status=queued', "state IN ('succeeded', 'failed', 'queued')"],
@@ -169,17 +170,11 @@ SQL
 {
     my ($ntok, $nuser) = new_user_token('jcount-newer');
     my $nuid = user_id_of($nuser);
-    is(sql_value(<<"SQL"), 300, 'newer jobs: 300 jobs, the last 12 newer than ended');
-WITH ins AS (
-INSERT INTO jobs (user_id, name, state, lease_token, created_at)
-SELECT $nuid, 'newer-' || g, s, CASE WHEN s = 'running' THEN gen_random_uuid() END,
-       CASE WHEN g < 6 THEN now() + interval '2 days' + g * interval '1 minute'
-            ELSE now() - (g - 6) * interval '5 minutes 17 seconds' END
-  FROM (SELECT g, (enum_range(NULL::job_state))[1 + g % 6] AS s
-          FROM generate_series(0, 299) g) x
-RETURNING 1)
-SELECT count(*) FROM ins
-SQL
+    is(insert_jobs($nuid, "'newer-' || g",
+                   "CASE WHEN g < 6 THEN now() + interval '2 days' + g * interval '1 minute'"
+                   . " ELSE now() - (g - 6) * interval '5 minutes 17 seconds' END",
+                   0, 299),
+       300, 'newer jobs: 300 jobs, the last 12 newer than ended');
     my $ended = sql_value("SELECT to_char((now() - interval '30 minutes') AT TIME ZONE 'UTC',"
                           . " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
     for my $c (['', 'true'], ['status=failed', "state = 'failed'"]) {
