@@ -26,6 +26,7 @@
 #include <fcgiapp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,11 @@ main(int argc, char *argv[])
 			return 1;
 	if (FCGX_Init() != 0)
 		return 1;
+	/*
+	 * libfcgi catches SIGTERM to let a request finish, and its threads
+	 * then stay in accept: the benchmark would leave them behind.
+	 */
+	signal(SIGTERM, SIG_DFL);
 	unlink(argv[1]);
 	if ((listen_fd = FCGX_OpenSocket(argv[1], 1024)) < 0 ||
 	    chmod(argv[1], 0666) != 0) {
